@@ -1,0 +1,27 @@
+"""paradvise: should I parallelize this loop, and how? Measured advice for Python code.
+
+Heavy modules (numpy, psutil, scalene, rich) are imported lazily so ``import advisor``
+stays cheap.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "run_profile", "ProfileOptions", "Report", "detect_machine"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("run_profile", "ProfileOptions"):
+        from . import profile
+
+        return getattr(profile, name)
+    if name == "Report":
+        from .model import Report
+
+        return Report
+    if name == "detect_machine":
+        from .machine import detect_machine
+
+        return detect_machine
+    raise AttributeError(name)

@@ -1,0 +1,82 @@
+"""Pick the configuration to recommend from measured trials (pure functions)."""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..model import Classification, Recommendation, Trial
+from ..units import human_seconds as _us
+
+# Below a 15% measured gain, parallel code is not worth its complexity, start-up cost
+# and fragility: the honest advice is to stay serial.
+WORTHWHILE_SPEEDUP = 1.15
+# Two medians closer than this fraction (or than their measured spread) are a tie.
+TIE_FRACTION = 0.03
+# Simpler first when tied: serial < asyncio < threads < processes < the rest.
+SIMPLICITY = {"serial": 0, "asyncio": 1, "threads": 2, "joblib": 3, "processes": 4,
+              "interpreters": 5, "dask": 6}
+
+
+def eligible(trial: Trial, exclusions: dict[str, str]) -> bool:
+    return (trial.ok and trial.seconds is not None and trial.results_match is not False
+            and trial.executor not in exclusions)
+
+
+def _tie_margin(a: Trial, b: Trial) -> float:
+    assert a.seconds is not None
+    return max(TIE_FRACTION * a.seconds, a.spread, b.spread)
+
+
+def _simplicity(trial: Trial) -> tuple[int, int, int]:
+    return SIMPLICITY.get(trial.executor, 9), trial.workers, trial.chunksize or 1
+
+
+def pick_best(trials: list[Trial], exclusions: dict[str, str]) -> tuple[Optional[Trial], list[Trial]]:
+    """The fastest eligible trial, preferring the simplest among those tied with it.
+
+    Returns (choice, the trials tied with the fastest).
+    """
+    candidates = [t for t in trials if eligible(t, exclusions)]
+    if not candidates:
+        return None, []
+    fastest = min(candidates, key=lambda t: t.seconds or 0.0)
+    tied = [t for t in candidates
+            if (t.seconds or 0.0) - (fastest.seconds or 0.0) <= _tie_margin(fastest, t)]
+    return min(tied, key=_simplicity), tied
+
+
+def recommend(trials: list[Trial], classification: Classification,
+              exclusions: dict[str, str], per_call_s: float) -> Recommendation:
+    serial = next((t for t in trials if t.executor == "serial" and t.ok), None)
+    choice, tied = pick_best(trials, exclusions)
+    parallel = [t for t in trials if t.executor != "serial" and eligible(t, exclusions)]
+    best_parallel = min(parallel, key=lambda t: t.seconds or 0.0) if parallel else None
+    if choice is None or serial is None:
+        return Recommendation("serial", 1, None, None, 1.0,
+                              "No parallel configuration ran successfully here; keep the serial loop.")
+    speedup = (serial.seconds or 0.0) / (choice.seconds or 1.0)
+    if choice.executor == "serial" or speedup < WORTHWHILE_SPEEDUP:
+        return _stay_serial(serial, best_parallel, classification, exclusions, per_call_s)
+    note = ""
+    if len(tied) > 1:
+        note = f" {len(tied) - 1} other configuration(s) measured within noise of it; this is the simplest."
+    reason = (f"{choice.label} measured {speedup:.2f}x faster than the serial loop "
+              f"({serial.seconds:.3g} s -> {choice.seconds:.3g} s) because {classification.explanation}."
+              + note)
+    runner_up = best_parallel.label if best_parallel and best_parallel is not choice else None
+    return Recommendation(choice.executor, choice.workers, choice.chunksize, choice.start_method,
+                          round(speedup, 3), reason, runner_up)
+
+
+def _stay_serial(serial: Trial, best_parallel: Optional[Trial], classification: Classification,
+                 exclusions: dict[str, str], per_call_s: float) -> Recommendation:
+    if best_parallel is None:
+        why = "; ".join(f"{k}: {v}" for k, v in exclusions.items()) or "no parallel option succeeded"
+        reason = f"Stay serial: {why}."
+    else:
+        gain = (serial.seconds or 0.0) / (best_parallel.seconds or 1.0)
+        reason = (f"Stay serial: the best parallel option, {best_parallel.label}, measured {gain:.2f}x "
+                  f"({best_parallel.seconds:.3g} s vs {serial.seconds:.3g} s serial), under the "
+                  f"{WORTHWHILE_SPEEDUP:.2f}x worth the change; each call takes {_us(per_call_s)} "
+                  f"and {classification.explanation}.")
+    return Recommendation("serial", 1, None, None, 1.0, reason,
+                          best_parallel.label if best_parallel else None)

@@ -1,0 +1,128 @@
+"""Which configurations are worth measuring, most promising first (pure functions).
+
+The sweep measures; this module only decides what to try given what is already known
+(per-call cost, whether the calls wait or hold the GIL, this machine's measured
+overheads), and predicts a rough time for each so the budget goes to likely winners.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+# A chunk should cost at least this many times the per-task dispatch overhead, so that
+# dispatch is at most ~5% of the work it carries (chunk >= overhead / (0.05 * per_item)).
+AMORTIZE_FACTOR = 20
+# For uneven work, more chunks than workers lets a free worker pick up the slack;
+# Pool.map's own default is 4 chunks per worker.
+CHUNKS_PER_WORKER_DEFAULT = 4
+CHUNKS_PER_WORKER_BALANCED = 16
+# Waiting (I/O) work can use many more threads than cores; beyond this it rarely pays.
+MAX_WAITING_WORKERS = 128
+
+
+@dataclass(frozen=True)
+class Config:
+    executor: str
+    workers: int
+    chunksize: Optional[int] = None
+    start_method: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the planner knows before trying any parallel configuration."""
+
+    items: int
+    per_call_s: float
+    serial_s: float
+    usable_cpus: int
+    waiting: bool  # the calls mostly wait (I/O, sleep): CPU time well below wall time
+    gil_free: bool  # two threads ran the calls faster than one (the GIL is released)
+    is_coroutine: bool = False
+    process_start_s: float = 0.05
+    process_task_s: float = 1e-4
+    thread_task_s: float = 2e-5
+
+
+def worker_levels(upper: int) -> list[int]:
+    """2, 4, 8, ... up to ``upper``, with ``upper`` itself included."""
+    levels, w = [], 2
+    while w < upper:
+        levels.append(w)
+        w *= 2
+    if upper >= 2:
+        levels.append(upper)
+    return levels
+
+
+def chunk_candidates(load: Workload, workers: int) -> list[int]:
+    n = load.items
+    most = max(1, math.ceil(n / workers))
+    amortized = math.ceil(AMORTIZE_FACTOR * load.process_task_s / max(load.per_call_s, 1e-9))
+    default = math.ceil(n / (CHUNKS_PER_WORKER_DEFAULT * workers))
+    balanced = math.ceil(n / (CHUNKS_PER_WORKER_BALANCED * workers))
+    picks = {min(max(1, c), most) for c in (amortized, default, balanced)}
+    return sorted(picks)
+
+
+def _waiting_upper(load: Workload) -> int:
+    return max(2, min(load.items, MAX_WAITING_WORKERS))
+
+
+def thread_configs(load: Workload) -> list[Config]:
+    if load.waiting:
+        levels = worker_levels(_waiting_upper(load))
+    elif load.gil_free:
+        levels = worker_levels(load.usable_cpus) + [2 * load.usable_cpus]
+    else:  # GIL-bound: one honest data point that threads do not help
+        levels = [max(2, load.usable_cpus)]
+    configs = [Config("threads", w) for w in sorted(set(levels))]
+    if load.per_call_s < AMORTIZE_FACTOR * load.thread_task_s and load.items > 1:
+        w = max(2, load.usable_cpus)
+        configs.append(Config("threads", w, math.ceil(load.items / (CHUNKS_PER_WORKER_DEFAULT * w))))
+    return configs
+
+
+def process_configs(load: Workload, start_method: str) -> list[Config]:
+    if load.usable_cpus < 2 and not load.waiting:
+        return []
+    upper = min(_waiting_upper(load), 8 * load.usable_cpus) if load.waiting else load.usable_cpus
+    configs = []
+    for w in worker_levels(min(upper, max(2, load.items))):
+        configs += [Config("processes", w, c, start_method) for c in chunk_candidates(load, w)]
+    return configs
+
+
+def asyncio_configs(load: Workload) -> list[Config]:
+    return [Config("asyncio", w) for w in worker_levels(_waiting_upper(load))]
+
+
+def plan(load: Workload, executors: list[str], start_method: str = "fork") -> list[Config]:
+    """Configurations to measure (serial excluded), ordered by predicted time."""
+    configs: list[Config] = []
+    if load.is_coroutine:
+        if "asyncio" in executors:
+            configs += asyncio_configs(load)
+    else:
+        if "threads" in executors:
+            configs += thread_configs(load)
+        if "processes" in executors:
+            configs += process_configs(load, start_method)
+    return sorted(configs, key=lambda c: predict_seconds(load, c))
+
+
+def predict_seconds(load: Workload, config: Config) -> float:
+    """A rough a-priori time for ordering trials; never reported as a result."""
+    w = config.workers
+    if config.executor in ("threads", "asyncio"):
+        if load.waiting or config.executor == "asyncio":
+            parallel = min(w, load.items)
+        else:
+            parallel = min(w, load.usable_cpus) if load.gil_free else 1
+        return load.serial_s / parallel + load.items * load.thread_task_s / max(1, config.chunksize or 1)
+    if config.executor == "processes":
+        parallel = min(w, load.items) if load.waiting else min(w, load.usable_cpus)
+        chunks = math.ceil(load.items / (config.chunksize or 1))
+        return load.process_start_s * w / 2 + load.serial_s / parallel + chunks * load.process_task_s
+    return load.serial_s

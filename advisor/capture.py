@@ -1,0 +1,141 @@
+"""Recording the target's real calls while the user's script runs.
+
+The recorder wraps the target function (via the decorator that ``script.run_script``
+adds). Each outermost call is recorded: its arguments (as the objects the script
+passed, plus a pickled snapshot to detect later mutation), its result or exception,
+and its wall, thread-CPU and process-CPU time. When the expected number of calls has
+been seen, ``on_complete`` runs *inside that last call*, while the script's own
+environment (servers, open files, state built in main) is still alive.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import pickle
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from . import state
+
+
+@dataclass
+class Call:
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    result: Any = None
+    error: Optional[str] = None  # "TypeName: message" when the call raised
+    wall: float = 0.0
+    thread_cpu: float = 0.0
+    process_cpu: float = 0.0
+    args_pickle: Optional[bytes] = None  # None when the arguments cannot be pickled
+
+
+@dataclass
+class Recorder:
+    expected_calls: int = 0  # 0: record every call, complete only at script exit
+    record_items: bool = True
+    on_complete: Optional[Callable[["Recorder"], None]] = None
+    calls: list[Call] = field(default_factory=list)
+    original: Any = None
+    completed: bool = False
+    pickle_error: Optional[str] = None
+    # Module state as it was at the first call, for the names the loop changed: trials
+    # start from it, so a cache the real loop filled does not make replays look free.
+    state_at_start: dict[str, bytes] = field(default_factory=dict)
+    _start_snapshot: Optional[dict[str, bytes]] = None
+    _depth: threading.local = field(default_factory=threading.local)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- wrapping ---------------------------------------------------------------
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        self.original = fn
+        if inspect.iscoroutinefunction(fn):
+            return self._wrap_coroutine(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not self._should_record():
+                return fn(*args, **kwargs)
+            call = self._begin(args, kwargs)
+            started = _clocks()
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                call.error = f"{type(exc).__name__}: {exc}"
+                self._end(call, started)
+                raise
+            if self.record_items:
+                call.result = result
+            self._end(call, started)
+            return result
+
+        return wrapper
+
+    def _wrap_coroutine(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not self._should_record():
+                return await fn(*args, **kwargs)
+            call = self._begin(args, kwargs)
+            started = _clocks()
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as exc:
+                call.error = f"{type(exc).__name__}: {exc}"
+                self._end(call, started)
+                raise
+            if self.record_items:
+                call.result = result
+            self._end(call, started)
+            return result
+
+        return wrapper
+
+    # -- bookkeeping ------------------------------------------------------------
+    def _should_record(self) -> bool:
+        # Only outermost calls count: a recursive target calls itself through the wrapper.
+        return not self.completed and getattr(self._depth, "value", 0) == 0
+
+    def _begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
+        self._depth.value = 1
+        if self._start_snapshot is None and self.record_items:
+            self._start_snapshot = state.snapshot(self.original.__globals__)
+        snapshot = None
+        if self.record_items and self.pickle_error is None:
+            try:
+                snapshot = pickle.dumps((args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001 - any pickling failure means "not picklable"
+                self.pickle_error = f"{type(exc).__name__}: {exc}"
+        if not self.record_items:
+            args, kwargs = (), {}
+        return Call(args=args, kwargs=kwargs, args_pickle=snapshot)
+
+    def _end(self, call: Call, started: tuple[float, float, float]) -> None:
+        wall, thread_cpu, process_cpu = (now - then for now, then in zip(_clocks(), started))
+        call.wall, call.thread_cpu, call.process_cpu = wall, thread_cpu, process_cpu
+        self._depth.value = 0
+        with self._lock:
+            self.calls.append(call)
+            done = self.expected_calls and len(self.calls) >= self.expected_calls
+            if done:
+                self.completed = True
+        if done:
+            self.finish()
+
+    def finish(self) -> None:
+        """Run ``on_complete`` once (at the last expected call, or at script exit)."""
+        self.completed = True
+        if self._start_snapshot is not None:
+            before = state.digest_of_snapshot(self._start_snapshot)
+            changed = state.changed_globals(before, state.globals_digest(self.original.__globals__))
+            self.state_at_start = {k: self._start_snapshot[k] for k in changed if k in self._start_snapshot}
+            self._start_snapshot = None
+        callback, self.on_complete = self.on_complete, None
+        if callback is not None:
+            callback(self)
+
+
+def _clocks() -> tuple[float, float, float]:
+    return time.perf_counter(), time.thread_time(), time.process_time()

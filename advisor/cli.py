@@ -1,0 +1,159 @@
+"""The ``paradvise`` command: thin click commands over the library.
+
+Errors become exit codes in exactly one place (``_guarded``): an ``AdvisorError`` is
+one sentence on stderr; anything else is a paradvise bug, shown in full with --debug.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import traceback
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
+
+import click
+
+from . import __version__
+from .errors import AdvisorError, Interrupted, ScriptFailed
+
+OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT/SIGTERM: kill every process paradvise started, then exit 130."""
+
+    def handler(signum: int, frame: Any) -> None:
+        from .launch import stop_all
+
+        stop_all()
+        raise Interrupted("Interrupted; every process paradvise started has been stopped.")
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _guarded(debug: bool, work: Any) -> Any:
+    try:
+        with _interruptible():
+            return work()
+    except AdvisorError as exc:
+        click.echo(f"paradvise: {exc}", err=True)
+        if isinstance(exc, ScriptFailed) and exc.details:
+            click.echo(exc.details, err=True)
+        if debug:
+            traceback.print_exc()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("paradvise: interrupted.", err=True)
+        sys.exit(INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - a bug in paradvise, not the user's fault
+        if debug:
+            traceback.print_exc()
+        click.echo(f"paradvise: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                   err=True)
+        sys.exit(FAILED)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="paradvise")
+def main() -> None:
+    """Should I parallelize this, and how? paradvise measures and tells you."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the machine facts as JSON.")
+def machine(as_json: bool) -> None:
+    """Show the cores, caches and Python build paradvise plans for."""
+    from .machine import detect_machine
+
+    facts = detect_machine()
+    if as_json:
+        click.echo(json.dumps(facts.to_json(), indent=2))
+        return
+    from rich.console import Console
+
+    from .present.terminal import render_machine
+
+    render_machine(facts, Console())
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
+    if value is not None and value <= 0:
+        raise click.BadParameter("must be a positive number of seconds")
+    return value
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("script", type=click.Path(dir_okay=True))
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--function", "function", metavar="NAME", help="Advise on this top-level function.")
+@click.option("--budget", type=float, callback=_positive, metavar="SECONDS",
+              help="Bound the whole sweep (default: a few times the loop's own run time).")
+@click.option("--timeout", type=float, callback=_positive, metavar="SECONDS", help="Bound one trial.")
+@click.option("--executors", default="serial,threads,processes,asyncio", show_default=True,
+              help="Comma-separated executors to try.")
+@click.option("--json", "json_path", metavar="PATH", help="Write the JSON report here.")
+@click.option("--quiet", is_flag=True, help="Print only the verdict line.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of paradvise's own errors.")
+def profile(script: str, script_args: tuple[str, ...], function: Optional[str], budget: Optional[float],
+            timeout: Optional[float], executors: str, json_path: Optional[str], quiet: bool, debug: bool) -> None:
+    """Profile SCRIPT, find its hot function, measure it in parallel, advise.
+
+    Arguments after SCRIPT (use -- before ones that start with a dash) go to the script.
+    """
+    from .profile import ProfileOptions, require_executors
+
+    def work() -> None:
+        names = [e.strip() for e in executors.split(",") if e.strip()]
+        options = ProfileOptions(script=script, args=list(script_args), function=function, budget_s=budget,
+                                 timeout_s=timeout, executors=require_executors(names))
+        report = _run_with_progress(options, quiet)
+        _write_outputs(report, json_path)
+        _show(report, quiet)
+
+    _guarded(debug, work)
+
+
+def _run_with_progress(options: Any, quiet: bool) -> Any:
+    from rich.console import Console
+
+    from .profile import Progress, run_profile
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        return run_profile(options, Progress(stage=lambda text: None if quiet else console.print(f"· {text}")))
+    with console.status("Starting") as status:
+        def trial(t: Any) -> None:
+            shown = f"{t.seconds:.3f} s" if t.seconds is not None else (t.error or "failed")
+            console.print(f"  measured {t.label}: {shown}")
+
+        return run_profile(options, Progress(stage=lambda text: status.update(text), trial=trial))
+
+
+def _write_outputs(report: Any, json_path: Optional[str]) -> None:
+    from .present import json_
+    from .present.files import write_atomic
+
+    if json_path:
+        write_atomic(json_path, json_.render(report))
+
+
+def _show(report: Any, quiet: bool) -> None:
+    from rich.console import Console
+
+    from .present.terminal import render, verdict_line
+
+    if quiet:
+        click.echo(verdict_line(report.recommendation))
+        return
+    render(report, Console())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Errors a user can cause, each with one clear sentence.
+
+The CLI turns an ``AdvisorError`` into that sentence on stderr and ``exit_code``;
+anything else is a bug in paradvise and keeps its traceback under ``--debug``.
+"""
+from __future__ import annotations
+
+
+class AdvisorError(Exception):
+    """Base class: ``str(error)`` is the sentence shown to the user."""
+
+    exit_code = 1
+
+
+class UsageError(AdvisorError):
+    """Bad options or arguments (contract: exit status 2)."""
+
+    exit_code = 2
+
+
+class ScriptNotFound(UsageError):
+    pass
+
+
+class ScriptSyntaxError(AdvisorError):
+    pass
+
+
+class ScriptFailed(AdvisorError):
+    """The user's script raised or exited non-zero before paradvise could advise.
+
+    ``details`` holds the script's own output (its traceback), shown after the sentence.
+    """
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class TargetNotFound(AdvisorError):
+    pass
+
+
+class NothingToMeasure(AdvisorError):
+    pass
+
+
+class Interrupted(AdvisorError):
+    exit_code = 130

@@ -1,0 +1,178 @@
+"""The process that runs the user's script: ``python -m advisor.host SPEC.json``.
+
+The paradvise command never runs user code itself; it starts this host with a JSON
+spec and reads back a JSON result. Modes:
+
+- ``cprofile``: run the script under cProfile; report time and calls per function.
+- ``count``:    run the script with the target wrapped; count its calls and time them.
+- ``capture``:  run the script with the target wrapped; at the last expected call,
+                measure and sweep (``measure.measure_target``) while the script is alive.
+
+Exit status: 0 done; 3 the script failed (its traceback is on stderr); 4 paradvise failed.
+"""
+from __future__ import annotations
+
+import cProfile
+import json
+import os
+import pstats
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Optional
+
+SCRIPT_FAILED = 3
+HOST_FAILED = 4
+_ADVISOR_DIR = str(Path(__file__).resolve().parent)
+
+
+class ScriptError(Exception):
+    """The script raised or exited non-zero; ``args[0]`` is what to tell the user."""
+
+
+def _write_json(path: str, data: Any) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    os.replace(tmp, path)
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The script's own traceback, without paradvise's frames above it."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_ADVISOR_DIR):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _run(spec: dict[str, Any], capture: Optional[tuple[str, Any]] = None) -> float:
+    """Run the script; return its wall time. Raise ScriptError if it fails."""
+    from .script import run_script
+
+    started = time.perf_counter()
+    try:
+        run_script(Path(spec["script"]), spec["argv"], capture)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            raise ScriptError(f"the script exited with status {exc.code}") from None
+    except BaseException as exc:  # noqa: BLE001 - any failure of the user's code
+        sys.stderr.write(_user_traceback(exc))
+        raise ScriptError(f"the script raised {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.stdout.flush()
+    return time.perf_counter() - started
+
+
+# -- modes ---------------------------------------------------------------------------
+def mode_cprofile(spec: dict[str, Any]) -> dict[str, Any]:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        wall = _run(spec)
+    finally:
+        profiler.disable()
+    return {"wall_s": wall, "functions": script_functions(pstats.Stats(profiler).stats, spec["script"])}  # type: ignore[attr-defined]
+
+
+def script_functions(stats: dict[Any, Any], script: str) -> list[dict[str, Any]]:
+    """Per function of the script: calls and time spent in it or in code outside the script.
+
+    A function's cumulative time minus what it spends in *other script functions* is the
+    time that parallelizing this function's calls would spread out.
+    """
+    own = {key: value for key, value in stats.items() if key[0] == script and not key[2].startswith("<")}
+    out = []
+    for key, (_cc, ncalls, tottime, cumtime, _callers) in own.items():
+        in_script_callees = sum(
+            callers[key][3] for callee, (*_, callers) in own.items() if callee != key and key in callers)
+        out.append({"name": key[2], "line": key[1], "calls": ncalls, "tottime": tottime,
+                    "cumtime": cumtime, "attributed_s": max(0.0, cumtime - in_script_callees)})
+    return sorted(out, key=lambda f: -f["attributed_s"])
+
+
+def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
+    from .capture import Recorder
+
+    recorder = Recorder(record_items=False)
+    wall = _run(spec, (spec["function"], recorder.wrap))
+    walls = [c.wall for c in recorder.calls]
+    return {"wall_s": wall, "calls": len(walls), "total_s": sum(walls)}
+
+
+def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
+    from .capture import Recorder
+
+    result: dict[str, Any] = {}
+    recorder = Recorder(expected_calls=spec["expected_calls"])
+    recorder.on_complete = lambda rec: result.update(_sweep(spec, rec))
+    script_error = None
+    try:
+        result["wall_s"] = _run(spec, (spec["function"], recorder.wrap))
+    except ScriptError as exc:
+        script_error = str(exc)
+    if not result.get("measurement") and recorder.calls:
+        # Fewer calls than counted before (the script is not deterministic): measure now,
+        # after the loop, and say so.
+        recorder.on_complete = lambda rec: result.update(_sweep(spec, rec, late=True))
+        recorder.finish()
+    if "measurement" not in result and script_error:
+        raise ScriptError(script_error)
+    result["calls"] = len(recorder.calls)
+    result["script_error"] = script_error
+    return result
+
+
+def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from .measure import measure_target
+    from .sweep.runner import SweepOptions
+
+    options = SweepOptions(budget_s=spec["budget_s"], trial_timeout_s=spec["timeout_s"],
+                           executors=spec["executors"], usable_cpus=spec["usable_cpus"],
+                           start_method=spec.get("start_method", "fork"), folders=spec.get("folders", []))
+    module = sys.modules["__main__"]
+    progress = spec.get("progress")
+
+    def on_trial(trial: Any) -> None:
+        if progress:
+            with open(progress, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(trial.to_json()) + "\n")
+
+    try:
+        measurement = measure_target(recorder, module, spec["function"], spec["is_coroutine"], options, on_trial)
+    except Exception:  # noqa: BLE001 - report paradvise's own failure, let the script go on
+        return {"host_error": traceback.format_exc()}
+    if late:
+        measurement = replace(measurement, late=True)
+    return {"measurement": measurement.to_json()}
+
+
+MODES = {"cprofile": mode_cprofile, "count": mode_count, "capture": mode_capture}
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    try:
+        result = MODES[spec["mode"]](spec)
+    except ScriptError as exc:
+        _write_json(spec["out"], {"script_error": str(exc)})
+        return SCRIPT_FAILED
+    except BaseException:  # noqa: BLE001
+        _write_json(spec["out"], {"host_error": traceback.format_exc()})
+        return HOST_FAILED
+    _write_json(spec["out"], result)
+    return 0
+
+
+if __name__ == "__main__":
+    import atexit
+
+    code = main(sys.argv[1:])
+    atexit._run_exitfuncs()  # the script's own clean-up, as at a normal exit
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip the rest of interpreter shutdown: it joins non-daemon threads the script may
+    # have left running, which could hang for ever.
+    os._exit(code)

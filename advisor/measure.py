@@ -1,0 +1,164 @@
+"""From recorded calls to a ``Measurement``: probes first, then the sweep.
+
+Called by the host process at the target's last real call (see ``host.py``).
+"""
+from __future__ import annotations
+
+import time
+import types
+from typing import Any, Callable
+
+from .capture import Recorder
+from .model import Measurement, Trial, Warning
+from .sweep import items as items_mod
+from .sweep import probes
+from .sweep.isolate import run_isolated
+from .sweep.runner import Facts, Subject, Sweep, SweepOptions, per_call_stats, subset_indices
+
+# Spread above this share of the median makes a timing unstable (pyperf's rule of thumb).
+UNSTABLE_SPREAD = 0.10
+
+
+def build_subject(recorder: Recorder, module: types.ModuleType, name: str, is_coroutine: bool,
+                  budget_s: float) -> tuple[Subject, int]:
+    calls = recorder.calls
+    style = items_mod.call_style(calls)
+    everything = items_mod.items_from_calls(calls, style)
+    keep = subset_indices(len(everything), sum(c.wall for c in calls), budget_s)
+    catch = any(c.error for c in calls)
+    recorded = [_outcome_of(calls[i], catch) for i in keep]
+    subject = Subject(module=module, name=name, original=recorder.original, is_coroutine=is_coroutine,
+                      style=style, items=[everything[i] for i in keep], catch=catch,
+                      restore=dict(recorder.state_at_start), recorded=recorded)
+    return subject, len(everything)
+
+
+def _outcome_of(call: Any, catch: bool) -> Any:
+    if call.error is None:
+        return call.result
+    type_name, _, message = call.error.partition(": ")
+    return items_mod.RaisedOutcome(type_name, message)
+
+
+def _probe(work: Callable[[], Any], timeout: float) -> Any:
+    outcome = run_isolated(work, timeout)
+    return outcome.value if outcome.ok else None
+
+
+def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions) -> tuple[Facts, dict[str, int]]:
+    calls = recorder.calls
+    wall = sum(c.wall for c in calls) or 1e-9
+    cpu_ratio = sum(c.process_cpu for c in calls) / wall
+    timeout = min(options.trial_timeout_s, max(1.0, options.budget_s / 4))
+    want_processes = "processes" in options.executors
+    overheads = _probe(lambda: probes.dispatch_overheads(
+        max(2, options.usable_cpus), options.start_method, want_processes), timeout) or {}
+    gil = None
+    if not subject.is_coroutine and options.usable_cpus >= 2:
+        sample = probes.probe_items(subject.items, [c.wall for c in calls])
+        gil = _probe(lambda: probes.gil_probe(subject.prepare_child(), sample), timeout)
+    median_item = subject.items[_median_index(calls)] if subject.items else None
+    peak = 0
+    if not subject.is_coroutine and median_item is not None:
+        peak = _probe(lambda: probes.peak_allocation(subject.prepare_child(), median_item), timeout) or 0
+    sizes = {
+        "arg_bytes": probes.pickled_sizes(subject.items),
+        "result_bytes": probes.pickled_sizes([c.result for c in calls if c.error is None]),
+        "peak_alloc_bytes": int(peak),
+    }
+    return Facts(cpu_ratio, gil, overheads), sizes
+
+
+def _median_index(calls: list[Any]) -> int:
+    order = sorted(range(len(calls)), key=lambda i: calls[i].wall)
+    return min(order[len(order) // 2], len(calls) - 1)
+
+
+def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_coroutine: bool,
+                   options: SweepOptions, on_trial: Callable[[Trial], None] = lambda t: None) -> Measurement:
+    started = time.monotonic()
+    subject, total_items = build_subject(recorder, module, name, is_coroutine, options.budget_s)
+    facts, sizes = run_probes(subject, recorder, options)
+    sweep = Sweep(subject, recorder.calls, options)
+    trials = with_speedups(sweep.run(facts, on_trial))
+    warnings = state_warnings(sweep, recorder, name) + sweep.warnings + stability_warnings(trials)
+    warnings += result_warnings(trials, sweep)
+    thread_wall = sum(c.wall for c in recorder.calls) or 1e-9
+    return Measurement(
+        items=total_items, items_measured=len(subject.items), call_style=subject.style,
+        per_call=per_call_stats(recorder.calls), cpu_ratio=facts.cpu_ratio,
+        thread_cpu_ratio=sum(c.thread_cpu for c in recorder.calls) / thread_wall,
+        gil_probe=facts.gil, arg_bytes=sizes["arg_bytes"], result_bytes=sizes["result_bytes"],
+        peak_alloc_bytes=sizes["peak_alloc_bytes"],
+        working_set_bytes=sizes["arg_bytes"] + max(sizes["peak_alloc_bytes"], sizes["result_bytes"]),
+        overheads=facts.overheads, trials=trials, warnings=warnings,
+        exclusions=exclusions_for(sweep, recorder, name),
+        errors=sum(1 for c in recorder.calls if c.error), sweep_seconds=time.monotonic() - started)
+
+
+def with_speedups(trials: list[Trial]) -> list[Trial]:
+    serial = next((t for t in trials if t.executor == "serial" and t.ok), None)
+    if serial is None or not serial.seconds:
+        return trials
+    out = []
+    for t in trials:
+        speedup = round(serial.seconds / t.seconds, 4) if t.ok and t.seconds else None
+        out.append(Trial(**{**t.__dict__, "speedup": speedup}))
+    return out
+
+
+def state_warnings(sweep: Sweep, recorder: Recorder, name: str) -> list[Warning]:
+    out = []
+    if sweep.mutated_globals:
+        names = ", ".join(sweep.mutated_globals)
+        out.append(Warning("global-state-mutation", (
+            f"{name} changes module state ({names}); in worker processes those changes are made "
+            "to copies and are lost, so process pools are not recommended.")))
+    if sweep.mutated_args:
+        out.append(Warning("global-state-mutation", (
+            f"{name} modifies its arguments in place; worker processes modify copies, "
+            "so the caller would not see the changes.")))
+    if recorder.pickle_error:
+        out.append(Warning("unpicklable-target", (
+            f"The arguments of {name} cannot be pickled ({recorder.pickle_error}); "
+            "process pools cannot send them to workers.")))
+    errors = sum(1 for c in recorder.calls if c.error)
+    if errors:
+        sample = next(c.error for c in recorder.calls if c.error)
+        out.append(Warning("target-error", (
+            f"{errors} of {len(recorder.calls)} recorded calls raised (for example {sample}); "
+            "exceptions are compared across configurations like results.")))
+    return out
+
+
+def exclusions_for(sweep: Sweep, recorder: Recorder, name: str) -> dict[str, str]:
+    if sweep.mutated_globals or sweep.mutated_args:
+        return {"processes": f"{name} mutates shared state that worker processes would not send back"}
+    if recorder.pickle_error:
+        return {"processes": "the arguments cannot be pickled"}
+    return {}
+
+
+def stability_warnings(trials: list[Trial]) -> list[Warning]:
+    shaky = [t for t in trials if t.ok and t.seconds and len(t.repeats) > 1
+             and (t.spread / t.seconds >= UNSTABLE_SPREAD
+                  or max(abs(r - t.seconds) for r in t.repeats) >= 0.5 * t.seconds)]
+    if not shaky:
+        return []
+    labels = ", ".join(t.label for t in shaky[:4])
+    return [Warning("unstable-measurements", (
+        f"Timings varied by 10% or more between repeats for {labels}; the machine may be busy. "
+        "Treat close results as ties and consider a longer --budget."))]
+
+
+def result_warnings(trials: list[Trial], sweep: Sweep) -> list[Warning]:
+    if sweep.nondeterministic:
+        return [Warning("nondeterministic-results", (
+            "Replaying the recorded calls serially gave different results from the real run, "
+            "so parallel results could not be checked against serial ones."))]
+    differ = [t for t in trials if t.results_match is False]
+    if not differ:
+        return []
+    labels = ", ".join(t.label for t in differ[:4])
+    return [Warning("results-differ", (
+        f"Results under {labels} differ from the serial results; those configurations are not recommended."))]

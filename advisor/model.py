@@ -1,0 +1,215 @@
+"""The plain data that flows from measurement to presentation.
+
+Everything here is a frozen dataclass with ``to_json`` / ``from_json``. The JSON
+layout is the public contract (../shared/CONTRACT.md, schema_version 1): renaming or
+removing a field there needs SCHEMA_VERSION bumped; adding fields does not.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+SCHEMA_VERSION = 1
+
+CLASSIFICATION_KINDS = ("cpu-bound", "gil-releasing", "io-bound", "memory-bound", "overhead-bound")
+EXECUTORS = ("serial", "threads", "processes", "asyncio", "joblib", "interpreters", "dask")
+CACHE_LEVELS = ("L1d", "L2", "L3", "RAM")
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_plain(v) for k, v in value.items()}
+    return value
+
+
+def _from_plain(tp: Any, value: Any) -> Any:
+    """Rebuild a value of annotated type ``tp`` from parsed JSON (tolerates extra keys)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _from_plain(inner[0], value)
+    if origin in (list, tuple):
+        (inner,) = typing.get_args(tp)[:1]
+        items = [_from_plain(inner, v) for v in value]
+        return tuple(items) if origin is tuple else items
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        known = {f.name for f in dataclasses.fields(tp)}
+        return tp(**{k: _from_plain(hints[k], v) for k, v in value.items() if k in known})
+    return value
+
+
+class _JsonMixin:
+    def to_json(self) -> dict[str, Any]:
+        return _to_plain(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Any:
+        return _from_plain(cls, data)
+
+
+@dataclass(frozen=True)
+class Caches(_JsonMixin):
+    """Per-core cache sizes; ``*_shared_by`` is how many logical CPUs share one instance."""
+
+    l1d_bytes: int
+    l2_bytes: int
+    l3_bytes: int
+    l1d_shared_by: int = 1
+    l2_shared_by: int = 1
+    l3_shared_by: int = 1
+    line_bytes: int = 64
+    source: str = "sysfs"
+
+
+@dataclass(frozen=True)
+class PythonInfo(_JsonMixin):
+    version: str
+    implementation: str
+    gil_enabled: bool
+    free_threaded_build: bool
+    executable: str = ""
+
+
+@dataclass(frozen=True)
+class Machine(_JsonMixin):
+    logical_cpus: int
+    physical_cores: int
+    usable_cpus: int
+    usable_cpus_reason: str
+    caches: Caches
+    memory_bytes: int
+    cpu_model: str
+    python: PythonInfo
+    start_methods: list[str]
+    default_start_method: str = ""
+    thread_pools: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target(_JsonMixin):
+    name: str
+    file: str
+    line: int
+    calls: int
+    per_call_seconds: float
+    is_coroutine: bool
+    located_by: str = "scalene"
+    # Share of the script's run time spent in the function, and scalene's split of it.
+    profile: dict[str, float] = field(default_factory=dict)
+    per_call_spread_seconds: float = 0.0
+    script_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Classification(_JsonMixin):
+    kind: str
+    evidence: dict[str, Any]
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class DataProfile(_JsonMixin):
+    arg_bytes: int
+    result_bytes: int
+    working_set_bytes: int
+    fits_in: str
+    items: int = 0
+    items_measured: int = 0
+
+
+@dataclass(frozen=True)
+class Trial(_JsonMixin):
+    executor: str
+    workers: int
+    chunksize: Optional[int]
+    start_method: Optional[str]
+    seconds: Optional[float]
+    speedup: Optional[float]
+    ok: bool
+    error: Optional[str] = None
+    repeats: list[float] = field(default_factory=list)
+    spread: float = 0.0  # median absolute deviation of ``repeats``, in seconds
+    results_match: Optional[bool] = None
+
+    @property
+    def label(self) -> str:
+        parts = [self.executor]
+        if self.executor != "serial":
+            parts.append(f"{self.workers}w")
+        if self.chunksize and self.chunksize > 1:
+            parts.append(f"chunk {self.chunksize}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Recommendation(_JsonMixin):
+    executor: str
+    workers: int
+    chunksize: Optional[int]
+    start_method: Optional[str]
+    expected_speedup: float
+    reason: str
+    runner_up: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Warning(_JsonMixin):  # noqa: A001 - the contract calls these "warnings"
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Report(_JsonMixin):
+    schema_version: int
+    tool: dict[str, str]
+    machine: Machine
+    target: Target
+    classification: Classification
+    data: DataProfile
+    trials: list[Trial]
+    recommendation: Recommendation
+    warnings: list[Warning]
+    code: str
+    script: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Report":
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"report has schema_version {version!r}; this paradvise reads {SCHEMA_VERSION}")
+        return _from_plain(cls, data)
+
+
+@dataclass(frozen=True)
+class Measurement(_JsonMixin):
+    """What the host process measured, before any analysis (plain numbers only)."""
+
+    items: int
+    items_measured: int
+    call_style: str  # "single": f(x); "star": f(*args, **kwargs)
+    per_call: dict[str, float]  # median, mean, p10, p90, mad, total (seconds, from the real calls)
+    cpu_ratio: float  # process CPU time / wall time during the real calls
+    thread_cpu_ratio: float  # calling thread's CPU time / wall time
+    gil_probe: Optional[dict[str, float]]  # threads, sequential_s, parallel_s, speedup
+    arg_bytes: int
+    result_bytes: int
+    peak_alloc_bytes: int
+    working_set_bytes: int
+    overheads: dict[str, float]  # measured pool start-up and per-task dispatch costs
+    trials: list[Trial]
+    warnings: list[Warning]
+    exclusions: dict[str, str]  # executor -> why it must not be recommended
+    errors: int = 0  # recorded calls that raised
+    late: bool = False  # True when the sweep ran after the script's loop had ended
+    sweep_seconds: float = 0.0

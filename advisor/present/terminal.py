@@ -1,0 +1,84 @@
+"""The terminal report (rich): verdict first, then the numbers behind it."""
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from ..model import Machine, Recommendation, Report, Trial
+from ..units import human_bytes, human_seconds
+
+
+def verdict_line(rec: Recommendation) -> str:
+    if rec.executor == "serial":
+        return "paradvise: stay serial. " + rec.reason.removeprefix("Stay serial: ")
+    parts = [f"{rec.workers} workers"]
+    if rec.chunksize and rec.chunksize > 1:
+        parts.append(f"chunksize {rec.chunksize}")
+    if rec.start_method:
+        parts.append(f"start method {rec.start_method}")
+    return f"paradvise: use {rec.executor} ({', '.join(parts)}), {rec.expected_speedup:.2f}x faster. {rec.reason}"
+
+
+def _is_choice(trial: Trial, rec: Recommendation) -> bool:
+    return (trial.executor == rec.executor and trial.workers == rec.workers
+            and (trial.chunksize or 1) == (rec.chunksize or 1) and trial.ok)
+
+
+def trials_table(report: Report) -> Table:
+    table = Table(title="Measured configurations", title_justify="left")
+    for column in ("executor", "workers", "chunk", "time (median)", "± spread", "speedup", "note"):
+        table.add_column(column, justify="left" if column in ("executor", "note") else "right")
+    ranked = sorted(report.trials, key=lambda t: (not t.ok, t.seconds or 0.0))
+    for t in ranked:
+        note = "" if t.ok else (t.error or "failed")
+        if t.ok and t.results_match is False:
+            note = "results differ from serial"
+        if _is_choice(t, report.recommendation):
+            note = "◀ advice"
+        style = "bold green" if note.startswith("◀") else ("red" if not t.ok else "")
+        table.add_row(t.executor, str(t.workers), str(t.chunksize or "-"),
+                      human_seconds(t.seconds) if t.seconds is not None else "-",
+                      human_seconds(t.spread) if t.ok and len(t.repeats) > 1 else "-",
+                      f"{t.speedup:.2f}x" if t.speedup else "-", note, style=style)
+    return table
+
+
+def facts_table(report: Report) -> Table:
+    target, cls, data = report.target, report.classification, report.data
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("target", f"{target.name}()  {target.file}:{target.line}  (found by {target.located_by})")
+    table.add_row("calls", f"{target.calls} × {human_seconds(target.per_call_seconds)} median "
+                           f"(± {human_seconds(target.per_call_spread_seconds)})")
+    table.add_row("verdict", f"{cls.kind}: {cls.explanation}")
+    table.add_row("data", f"{human_bytes(data.arg_bytes)} in, {human_bytes(data.result_bytes)} out per call; "
+                          f"working set {human_bytes(data.working_set_bytes)} fits in {data.fits_in}")
+    if data.items_measured and data.items_measured < data.items:
+        table.add_row("sample", f"trials used {data.items_measured} of {data.items} recorded calls (budget)")
+    return table
+
+
+def render(report: Report, console: Console) -> None:
+    rec = report.recommendation
+    console.print(facts_table(report))
+    console.print(trials_table(report))
+    for w in report.warnings:
+        console.print(f"[yellow]warning[/yellow] [bold]{w.code}[/bold]: {w.message}")
+    title = "stay serial" if rec.executor == "serial" else f"use {rec.executor}"
+    body = Group(Text(rec.reason), Text(""), Syntax(report.code, "python", theme="ansi_dark", word_wrap=True))
+    console.print(Panel(body, title=f"paradvise: {title}", border_style="green", expand=False))
+
+
+def render_machine(machine: Machine, console: Console) -> None:
+    from ..machine import describe_machine
+
+    table = Table(show_header=False, title="This machine", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in describe_machine(machine):
+        table.add_row(label, value)
+    console.print(table)

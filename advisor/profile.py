@@ -1,0 +1,226 @@
+"""``paradvise profile``: locate, capture and sweep, then analyse into a ``Report``.
+
+The measuring stages run the script in child processes (see ``launch`` and ``host``);
+everything after ``Measurement`` is pure analysis.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from . import __version__
+from .analyse.classify import classify, fits_in
+from .analyse.recommend import recommend
+from .errors import AdvisorError, NothingToMeasure, ScriptFailed, UsageError
+from .launch import new_workdir, run_host
+from .locate import Located, locate, script_failure
+from .machine import detect_machine
+from .model import (SCHEMA_VERSION, Classification, DataProfile, Machine, Measurement, Recommendation,
+                    Report, Target, Trial, Warning)
+from .present.code import emit
+from .script import check_syntax, read_script, require_function, top_level_functions
+
+# The default sweep budget scales with the loop being advised on: a few times its
+# serial time, so advice costs a small multiple of one run, within sensible bounds.
+BUDGET_PER_LOOP_SECOND = 10.0
+MIN_DEFAULT_BUDGET_S = 4.0
+MAX_DEFAULT_BUDGET_S = 120.0
+# One trial may take a few times the serial loop (a badly chunked pool can be slower).
+TIMEOUT_PER_LOOP_SECOND = 4.0
+MIN_DEFAULT_TIMEOUT_S = 5.0
+# The first run of the script has no known duration; bound it generously.
+FIRST_RUN_TIMEOUT_S = 600.0
+# Later runs of the script: this many times the first run, plus the sweep, plus slack.
+RERUN_FACTOR = 3.0
+RERUN_SLACK_S = 15.0
+# Loops shorter than this gain nothing worth the change from any parallel scheme.
+TOO_SHORT_S = 0.02
+DEFAULT_EXECUTORS = ("serial", "threads", "processes", "asyncio")
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    script: str
+    args: list[str] = field(default_factory=list)
+    function: Optional[str] = None
+    budget_s: Optional[float] = None
+    timeout_s: Optional[float] = None
+    executors: tuple[str, ...] = DEFAULT_EXECUTORS
+
+
+@dataclass
+class Progress:
+    """Hooks for the terminal: stage names and each trial as it is measured."""
+
+    stage: Callable[[str], None] = lambda text: None
+    trial: Callable[[Trial], None] = lambda trial: None
+
+
+def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) -> Report:
+    progress = progress or Progress()
+    path, source = read_script(options.script)
+    tree = check_syntax(path, source)
+    functions = top_level_functions(tree)
+    if options.function:
+        require_function(tree, options.function, path)
+    argv = [options.script, *options.args]
+    machine = detect_machine()
+    workdir = new_workdir()
+    try:
+        progress.stage("Locating the hot function (scalene)")
+        located = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir)
+        calls, loop_s = _count_calls(path, argv, located, workdir, progress)
+        budget = options.budget_s or default_budget(loop_s)
+        timeout = options.timeout_s or default_timeout(loop_s)
+        progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
+        measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, workdir, progress)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return build_report(machine, path, located, measurement, has_main_guard(tree), loop_s)
+
+
+def default_budget(loop_s: float) -> float:
+    return min(MAX_DEFAULT_BUDGET_S, max(MIN_DEFAULT_BUDGET_S, BUDGET_PER_LOOP_SECOND * loop_s))
+
+
+def default_timeout(loop_s: float) -> float:
+    return max(MIN_DEFAULT_TIMEOUT_S, TIMEOUT_PER_LOOP_SECOND * loop_s)
+
+
+def _count_calls(path: Path, argv: list[str], located: Located, workdir: Path,
+                 progress: Progress) -> tuple[int, float]:
+    """How many times the target is called, and the total time of those calls."""
+    progress.stage(f"Counting calls of {located.function.name}")
+    spec = {"mode": "count", "script": str(path), "argv": argv, "function": located.function.name}
+    finished = run_host(spec, rerun_timeout(located.script_seconds, 0), workdir)
+    if finished.returncode != 0:
+        raise script_failure(finished, path)
+    calls = int(finished.result.get("calls", 0))
+    if calls == 0:
+        raise NothingToMeasure(f"{located.function.name} was not called when the script ran again.")
+    return calls, float(finished.result.get("total_s", 0.0))
+
+
+def rerun_timeout(script_s: float, sweep_s: float) -> float:
+    return RERUN_FACTOR * script_s + sweep_s + RERUN_SLACK_S
+
+
+def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: float, timeout: float,
+             machine: Machine, options: ProfileOptions, workdir: Path, progress: Progress) -> Measurement:
+    progress_file = workdir / "progress.jsonl"
+    spec = {
+        "mode": "capture", "script": str(path), "argv": argv, "function": located.function.name,
+        "is_coroutine": located.function.is_coroutine, "expected_calls": calls,
+        "budget_s": budget, "timeout_s": timeout, "usable_cpus": machine.usable_cpus,
+        "executors": [e for e in options.executors if e != "serial"], "start_method": "fork",
+        "folders": sorted({os.getcwd(), str(path.parent)}), "progress": str(progress_file),
+    }
+    seen = [0]
+
+    def tick() -> None:
+        lines = _read_lines(progress_file)
+        for line in lines[seen[0]:]:
+            progress.trial(Trial.from_json(json.loads(line)))
+        seen[0] = len(lines)
+
+    finished = run_host(spec, rerun_timeout(located.script_seconds, budget + timeout), workdir, tick)
+    tick()
+    result = finished.result
+    if "measurement" in result:
+        return Measurement.from_json(result["measurement"])
+    if finished.returncode is None:
+        raise ScriptFailed(f"{path.name} did not finish within the time limit while being measured.")
+    if result.get("host_error"):
+        raise AdvisorError(f"paradvise failed while measuring: {result['host_error'].strip().splitlines()[-1]}")
+    raise script_failure(finished, path)
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError:
+        return []
+
+
+def has_main_guard(tree: ast.Module) -> bool:
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test):
+            return True
+    return False
+
+
+# -- analysis (pure) ---------------------------------------------------------------------
+def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
+                 main_guard: bool, loop_s: float) -> Report:
+    target = Target(
+        name=located.function.name, file=str(path), line=located.function.line, calls=m.items,
+        per_call_seconds=m.per_call["median"], is_coroutine=located.function.is_coroutine,
+        located_by=located.located_by, profile=dict(located.profile),
+        per_call_spread_seconds=m.per_call["mad"], script_seconds=located.script_seconds)
+    classification = classify(m, machine.caches, located.profile)
+    recommendation = recommend(m.trials, classification, m.exclusions, m.per_call["median"])
+    data = DataProfile(arg_bytes=m.arg_bytes, result_bytes=m.result_bytes,
+                       working_set_bytes=m.working_set_bytes, fits_in=fits_in(m.working_set_bytes, machine.caches),
+                       items=m.items, items_measured=m.items_measured)
+    warnings = list(m.warnings) + advice_warnings(machine, m, recommendation, classification, main_guard, loop_s)
+    return Report(
+        schema_version=SCHEMA_VERSION, tool={"name": "paradvise", "version": __version__},
+        machine=machine, target=target, classification=classification, data=data, trials=m.trials,
+        recommendation=recommendation, warnings=warnings,
+        code=emit(recommendation, str(path), target.name, m.call_style),
+        script={"path": str(path), "cwd": os.getcwd()},
+        timings={"script_s": located.script_seconds, "loop_s": loop_s, "sweep_s": m.sweep_seconds,
+                 "per_call_median_s": m.per_call["median"]},
+    )
+
+
+def advice_warnings(machine: Machine, m: Measurement, rec: Recommendation, cls: Classification,
+                    main_guard: bool, loop_s: float) -> list[Warning]:
+    out = []
+    if rec.executor == "serial" and loop_s < TOO_SHORT_S:
+        out.append(Warning("too-short-to-parallelize", (
+            f"The whole loop takes {loop_s * 1e3:.1f} ms; no parallel scheme can save more than that.")))
+    if rec.executor == "processes" and not main_guard:
+        out.append(Warning("missing-main-guard", (
+            "The script has no `if __name__ == \"__main__\":` guard; with the spawn or forkserver start "
+            "methods (the default from Python 3.14) worker processes would re-run the whole script.")))
+    blas = [p for p in machine.thread_pools if p.get("user_api") == "blas" and (p.get("num_threads") or 1) > 1]
+    native = (cls.evidence.get("native_share") or 0) >= 0.5
+    if blas and native and rec.executor in ("threads", "processes") and rec.workers > 1:
+        threads = blas[0].get("num_threads")
+        out.append(Warning("blas-oversubscription", (
+            f"{blas[0].get('internal_api')} runs {threads} threads per call; with {rec.workers} workers that is "
+            f"{threads * rec.workers} threads on {machine.usable_cpus} CPUs. Consider limiting BLAS threads "
+            "(threadpoolctl.threadpool_limits(1)) inside the workers.")))
+    if m.late:
+        out.append(Warning("unstable-measurements", (
+            "The target was called fewer times than in the previous run, so the sweep ran after the "
+            "script's loop had ended; resources the script tears down may have been gone.")))
+    return out
+
+
+def require_executors(names: list[str]) -> tuple[str, ...]:
+    from .model import EXECUTORS
+
+    unknown = [n for n in names if n not in EXECUTORS]
+    if unknown:
+        raise UsageError(f"Unknown executor(s): {', '.join(unknown)}; choose from {', '.join(EXECUTORS)}.")
+    return tuple(names)
+
+
+def load_report(path: str) -> Report:
+    try:
+        data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"No such file: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is not a paradvise JSON report ({exc}).") from None
+    try:
+        return Report.from_json(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise UsageError(f"{path} is not a paradvise JSON report ({exc}).") from None

@@ -1,0 +1,62 @@
+"""Module state: snapshots that tell whether the target changed it, and restore it.
+
+A target that updates module globals behaves differently in worker processes (the
+updates happen in copies and are lost), and a replay that starts from the state the
+real loop left behind (a warm cache, a grown list) would not measure the real loop.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import types
+from typing import Any, Optional
+
+
+def _digest(value: Any) -> Optional[str]:
+    try:
+        return hashlib.sha1(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+    except Exception:  # noqa: BLE001 - unpicklable globals cannot be compared
+        return None
+
+
+def _is_state(name: str, value: Any) -> bool:
+    if name.startswith("__"):
+        return False
+    return not isinstance(value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType))
+
+
+def globals_digest(namespace: dict[str, Any]) -> dict[str, Optional[str]]:
+    return {k: _digest(v) for k, v in list(namespace.items()) if _is_state(k, v)}
+
+
+def changed_globals(before: dict[str, Optional[str]], after: dict[str, Optional[str]]) -> list[str]:
+    """Names added, or whose (picklable) value changed, between two digests."""
+    names = [k for k in after if k not in before or (after[k] is not None and after[k] != before[k])]
+    return sorted(names)
+
+
+def snapshot(namespace: dict[str, Any]) -> dict[str, bytes]:
+    """Pickled copies of the module's state values (the ones that can be pickled)."""
+    out = {}
+    for name, value in list(namespace.items()):
+        if _is_state(name, value):
+            try:
+                out[name] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - unpicklable state cannot be restored
+                continue
+    return out
+
+
+def digest_of_snapshot(snap: dict[str, bytes]) -> dict[str, Optional[str]]:
+    return {k: hashlib.sha1(v).hexdigest() for k, v in snap.items()}
+
+
+def arguments_changed(items: list[Any], before: bytes) -> bool:
+    """Did mapping the target change its (pickled-before) arguments in place?"""
+    try:
+        if pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL) == before:
+            return False
+        # Equal objects can pickle differently (set order, shared references): compare values.
+        return bool(pickle.loads(before) != items)
+    except Exception:  # noqa: BLE001 - cannot tell: do not claim a mutation
+        return False

@@ -1,0 +1,120 @@
+"""Small measurements beside the trials: overheads, the GIL probe, sizes, side effects.
+
+Each probe is a plain function meant to run inside ``isolate.run_isolated``.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import pickle
+import statistics
+import threading
+import time
+import tracemalloc
+from typing import Any, Callable, Optional, Sequence
+
+# Enough no-op tasks that the per-task cost is well above timer resolution.
+DISPATCH_TASKS = 2000
+# The GIL probe runs enough calls to last at least this long, so thread start-up is noise.
+GIL_PROBE_SECONDS = 0.1
+# Size statistics are taken over at most this many items (pickling all of them can be slow).
+SIZE_SAMPLE = 500
+
+
+def _noop(x: Any) -> Any:
+    return x
+
+
+def dispatch_overheads(workers: int, start_method: str, with_processes: bool) -> dict[str, float]:
+    """Pool start-up and per-task hand-over cost on this machine, for a no-op task."""
+    out: dict[str, float] = {}
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(_noop, range(workers)))
+        started = time.perf_counter()
+        list(pool.map(_noop, range(DISPATCH_TASKS)))
+        out["thread_task_s"] = (time.perf_counter() - started) / DISPATCH_TASKS
+    if not with_processes:
+        return out
+    context = multiprocessing.get_context(start_method)
+    started = time.perf_counter()
+    with context.Pool(workers) as pool:
+        pool.map(_noop, range(workers), 1)
+        out["process_start_s"] = time.perf_counter() - started
+        began = time.perf_counter()
+        pool.map(_noop, range(DISPATCH_TASKS), 1)
+        out["process_task_s"] = (time.perf_counter() - began) / DISPATCH_TASKS
+    return out
+
+
+def probe_items(items: Sequence[Any], durations: Sequence[float]) -> list[Any]:
+    """The first items whose recorded durations add up to the probe length (at least 2)."""
+    chosen, total = [], 0.0
+    for item, seconds in zip(items, durations):
+        chosen.append(item)
+        total += seconds
+        if total >= GIL_PROBE_SECONDS and len(chosen) >= 2:
+            break
+    return chosen
+
+
+def gil_probe(fn: Callable[[Any], Any], items: Sequence[Any]) -> dict[str, float]:
+    """Do the calls finish faster on two threads than on one? (1.0: the GIL serializes them.)"""
+    started = time.perf_counter()
+    for x in items:
+        fn(x)
+    sequential = time.perf_counter() - started
+    halves = [items[0::2], items[1::2]]
+    threads = [threading.Thread(target=lambda part=part: [fn(x) for x in part]) for part in halves]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    parallel = time.perf_counter() - started
+    return {"threads": 2, "sequential_s": sequential, "parallel_s": parallel,
+            "speedup": sequential / parallel if parallel > 0 else 1.0, "calls": len(items)}
+
+
+def pickled_sizes(values: Sequence[Any]) -> int:
+    """Median pickled size in bytes (0 when the values cannot be pickled)."""
+    step = max(1, len(values) // SIZE_SAMPLE)
+    sizes = []
+    for value in values[::step]:
+        try:
+            sizes.append(len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
+        except Exception:  # noqa: BLE001 - unpicklable values have no transfer size
+            return 0
+    return int(statistics.median(sizes)) if sizes else 0
+
+
+def peak_allocation(fn: Callable[[Any], Any], item: Any) -> int:
+    """Bytes allocated at the peak of one call (numpy reports its buffers to tracemalloc)."""
+    tracemalloc.start()
+    try:
+        fn(item)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+# -- side effects on files --------------------------------------------------------
+def folder_listing(folders: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """name -> (size, mtime_ns) for the files directly in ``folders``."""
+    listing = {}
+    for folder in dict.fromkeys(folders):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            listing[entry.path] = (info.st_size, info.st_mtime_ns)
+    return listing
+
+
+def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list[str]:
+    return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))

@@ -1,0 +1,249 @@
+"""The sweep: measure serial and parallel configurations on the recorded calls.
+
+Runs inside the host process, at the target's last real call, so the script's own
+environment is alive. Every measurement runs in a forked child (``isolate``); the
+parent only plans, keeps time and compares results.
+"""
+from __future__ import annotations
+
+import asyncio
+import pickle
+import statistics
+import time
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from ..analyse import space
+from ..analyse.classify import GIL_FREE_SPEEDUP, WAITING_CPU_RATIO
+from ..capture import Call
+from ..model import Measurement, Trial, Warning
+from .. import state
+from . import backends, items as items_mod, probes
+from .isolate import Outcome, run_isolated
+
+# Repeat each configuration this many times and keep the median (fewer when the budget is short).
+REPEATS = 3
+# Quick trials get more repeats: short timings are noisier.
+QUICK_TRIAL_S = 0.05
+QUICK_REPEATS = 5
+# The serial loop may use at most this share of the budget; longer loops are measured on
+# an evenly spaced subset of the items so that every configuration still gets its turn.
+SERIAL_BUDGET_SHARE = 0.2
+MIN_SUBSET = 8
+# Predicted trial times are rough: skip a configuration only when its prediction times
+# this margin does not fit the remaining budget.
+PREDICTION_MARGIN = 1.5
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    budget_s: float
+    trial_timeout_s: float
+    executors: list[str]
+    usable_cpus: int
+    start_method: str = "fork"
+    folders: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Subject:
+    """The target as the sweep sees it: where it lives and what to map it over."""
+
+    module: types.ModuleType
+    name: str
+    original: Callable[..., Any]
+    is_coroutine: bool
+    style: str
+    items: list[Any]
+    catch: bool
+    restore: dict[str, bytes] = field(default_factory=dict)  # globals as they were at loop start
+    recorded: Optional[list[Any]] = None  # what the real calls returned, when it could be kept
+
+    def prepare_child(self) -> Callable[[Any], Any]:
+        """In a trial child: put the loop-start state back and return the function to map."""
+        for name, blob in self.restore.items():
+            self.module.__dict__[name] = pickle.loads(blob)
+        # Bind the unwrapped function under its own name so pools pickle it by reference.
+        setattr(self.module, self.name, self.original)
+        if self.is_coroutine:
+            asyncio.events._set_running_loop(None)  # the script's loop belongs to the parent
+        return items_mod.mappable(self.original, self.style, self.is_coroutine, self.catch)
+
+
+class Clock:
+    def __init__(self, budget_s: float) -> None:
+        self.started = time.monotonic()
+        self.deadline = self.started + budget_s
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def per_call_stats(calls: list[Call]) -> dict[str, float]:
+    walls = sorted(c.wall for c in calls)
+    median = statistics.median(walls)
+    return {
+        "median": median,
+        "mean": statistics.fmean(walls),
+        "p10": walls[int(0.1 * (len(walls) - 1))],
+        "p90": walls[int(0.9 * (len(walls) - 1))],
+        "max": walls[-1],
+        "mad": statistics.median(abs(w - median) for w in walls),
+        "total": sum(walls),
+    }
+
+
+def subset_indices(n: int, serial_s: float, budget_s: float) -> list[int]:
+    """Evenly spaced items so that one serial pass fits its share of the budget."""
+    allowed = SERIAL_BUDGET_SHARE * budget_s
+    if serial_s <= allowed or n <= MIN_SUBSET:
+        return list(range(n))
+    keep = max(MIN_SUBSET, int(n * allowed / serial_s))
+    step = n / keep
+    return sorted({int(i * step) for i in range(keep)})
+
+
+def repeats_for(estimate_s: float, left_s: float, configs_left: int) -> int:
+    reps = QUICK_REPEATS if estimate_s < QUICK_TRIAL_S else REPEATS
+    while reps > 1 and estimate_s * reps * max(1, configs_left) > left_s:
+        reps -= 1
+    return reps
+
+
+def _pickled_or_none(value: Any) -> Optional[bytes]:
+    try:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - unpicklable arguments: mutation cannot be checked
+        return None
+
+
+def mad(values: list[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    median = statistics.median(values)
+    return statistics.median(abs(v - median) for v in values)
+
+
+class Sweep:
+    def __init__(self, subject: Subject, calls: list[Call], options: SweepOptions) -> None:
+        self.subject, self.calls, self.options = subject, calls, options
+        self.warnings: list[Warning] = []
+        self.exclusions: dict[str, str] = {}
+        self.trials: list[Trial] = []
+        self.reference: Optional[list[Any]] = None
+        # Found by the first serial run, where only the target runs (so it is to blame).
+        self.mutated_globals: list[str] = []
+        self.mutated_args = False
+        self.nondeterministic = False
+        self.clock = Clock(options.budget_s)
+
+    # -- one configuration ---------------------------------------------------------
+    def _body(self, config: space.Config, first: bool, inspect_state: bool) -> Callable[[], dict[str, Any]]:
+        subject, options = self.subject, self.options
+
+        def body() -> dict[str, Any]:
+            fn = subject.prepare_child()
+            run = backends.backend_for(config.executor, subject.is_coroutine)
+            if inspect_state:
+                before_globals = state.globals_digest(subject.module.__dict__)
+                before_files = probes.folder_listing(options.folders)
+                before_items = _pickled_or_none(subject.items)
+            seconds, results = backends.timed(
+                lambda: run(fn, subject.items, config.workers, config.chunksize, config.start_method))
+            out: dict[str, Any] = {"seconds": seconds, "results": results if first else None}
+            if inspect_state:
+                out["globals"] = state.changed_globals(before_globals, state.globals_digest(subject.module.__dict__))
+                out["files"] = probes.changed_files(before_files, probes.folder_listing(options.folders))
+                out["args_changed"] = before_items is not None and state.arguments_changed(
+                    subject.items, before_items)
+            return out
+
+        return body
+
+    def measure(self, config: space.Config, estimate_s: float, configs_left: int) -> Trial:
+        reps = repeats_for(estimate_s, self.clock.left(), configs_left)
+        seconds: list[float] = []
+        results_match: Optional[bool] = None
+        for rep in range(reps):
+            first = rep == 0
+            inspect = first and config.executor == "serial"
+            outcome = run_isolated(self._body(config, first, inspect), self.options.trial_timeout_s)
+            if not outcome.ok:
+                return self._failed(config, outcome, seconds)
+            value = outcome.value
+            seconds.append(value["seconds"])
+            if first:
+                results_match = self._check(config, value)
+        median = statistics.median(seconds)
+        return Trial(config.executor, config.workers, config.chunksize, config.start_method,
+                     median, None, True, None, seconds, mad(seconds), results_match)
+
+    def _failed(self, config: space.Config, outcome: Outcome, seconds: list[float]) -> Trial:
+        error = (outcome.error or "failed").splitlines()[0]
+        return Trial(config.executor, config.workers, config.chunksize, config.start_method,
+                     None, None, False, error, seconds)
+
+    def _check(self, config: space.Config, value: dict[str, Any]) -> Optional[bool]:
+        results = value["results"]
+        if config.executor == "serial":
+            self.reference = results
+            self._note_side_effects(value)
+            self.mutated_globals = value.get("globals", [])
+            self.mutated_args = bool(value.get("args_changed"))
+            recorded = self.subject.recorded
+            if recorded is not None and items_mod.count_differences(recorded, results):
+                self.nondeterministic = True
+            return True
+        if self.reference is None or self.nondeterministic:
+            return None
+        return items_mod.count_differences(self.reference, results) == 0
+
+    def _note_side_effects(self, value: dict[str, Any]) -> None:
+        if value.get("files"):
+            shown = ", ".join(value["files"][:3])
+            self.warnings.append(Warning("side-effect-io", (
+                f"Replaying the target changed files ({shown}); paradvise runs it many times, "
+                "so such writes repeat in every trial.")))
+
+    # -- the whole sweep -------------------------------------------------------------
+    def run(self, facts: "Facts", on_trial: Callable[[Trial], None]) -> list[Trial]:
+        serial_estimate = sum(c.wall for c in self.calls) * len(self.subject.items) / max(1, len(self.calls))
+        serial = self.measure(space.Config("serial", 1), serial_estimate, 4)
+        self.trials.append(serial)
+        on_trial(serial)
+        if not serial.ok or serial.seconds is None:
+            return self.trials
+        load = facts.workload(self.subject, serial.seconds, self.options)
+        planned = space.plan(load, self.options.executors, self.options.start_method)
+        for index, config in enumerate(planned):
+            estimate = space.predict_seconds(load, config)
+            if estimate * PREDICTION_MARGIN > self.clock.left():
+                continue
+            trial = self.measure(config, estimate, len(planned) - index)
+            self.trials.append(trial)
+            on_trial(trial)
+        return self.trials
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the probes found before the trials; it shapes the plan."""
+
+    cpu_ratio: float
+    gil: Optional[dict[str, float]]
+    overheads: dict[str, float]
+
+    def workload(self, subject: Subject, serial_s: float, options: SweepOptions) -> space.Workload:
+        n = len(subject.items)
+        speedup = (self.gil or {}).get("speedup", 1.0)
+        return space.Workload(
+            items=n, per_call_s=serial_s / max(n, 1), serial_s=serial_s,
+            usable_cpus=options.usable_cpus, waiting=self.cpu_ratio < WAITING_CPU_RATIO,
+            gil_free=speedup >= GIL_FREE_SPEEDUP, is_coroutine=subject.is_coroutine,
+            process_start_s=self.overheads.get("process_start_s", 0.05),
+            process_task_s=self.overheads.get("process_task_s", 1e-4),
+            thread_task_s=self.overheads.get("thread_task_s", 2e-5))

@@ -1,0 +1,31 @@
+"""Checksum and compress a batch of in-memory data blobs before archiving them.
+
+Each blob (~2 MB) is fingerprinted with SHA-256 and compressed with zlib, both done in C.
+"""
+import hashlib
+import random
+import zlib
+
+ALPHABET = b"etaoinshrdlu \n.,"
+TABLE = bytes(ALPHABET[i % len(ALPHABET)] for i in range(256))
+
+
+def pack_blob(blob):
+    digest = hashlib.sha256(blob).hexdigest()
+    packed = zlib.compress(blob, 1)
+    return digest, len(packed)
+
+
+def main():
+    rng = random.Random(2024)
+    blobs = [rng.randbytes(2_000_000).translate(TABLE) for _ in range(24)]
+    results = [pack_blob(b) for b in blobs]
+    total_in = sum(len(b) for b in blobs)
+    total_out = sum(size for _, size in results)
+    combined = hashlib.sha256("".join(d for d, _ in results).encode()).hexdigest()
+    print(f"blobs={len(blobs)} in={total_in} out={total_out} ratio={total_out / total_in:.4f}")
+    print(f"first={results[0][0][:16]} combined={combined[:16]}")
+
+
+if __name__ == "__main__":
+    main()
