@@ -46,13 +46,13 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
-def _run(spec: dict[str, Any], capture: Optional[tuple[str, Any]] = None) -> float:
+def _run(spec: dict[str, Any], wrappers: Optional[dict[str, Any]] = None) -> float:
     """Run the script; return its wall time. Raise ScriptError if it fails."""
     from .script import run_script
 
     started = time.perf_counter()
     try:
-        run_script(Path(spec["script"]), spec["argv"], capture)
+        run_script(Path(spec["script"]), spec["argv"], wrappers)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise ScriptError(f"the script exited with status {exc.code}") from None
@@ -81,9 +81,11 @@ def script_functions(stats: dict[Any, Any], script: str) -> list[dict[str, Any]]
     A function's cumulative time minus what it spends in *other script functions* is the
     time that parallelizing this function's calls would spread out.
     """
-    own = {key: value for key, value in stats.items() if key[0] == script and not key[2].startswith("<")}
+    own = {key: value for key, value in stats.items() if key[0] == script}
     out = []
     for key, (_cc, ncalls, tottime, cumtime, _callers) in own.items():
+        if key[2].startswith("<"):  # <module>, <listcomp>, <lambda>: not a function to map
+            continue
         in_script_callees = sum(
             callers[key][3] for callee, (*_, callers) in own.items() if callee != key and key in callers)
         out.append({"name": key[2], "line": key[1], "calls": ncalls, "tottime": tottime,
@@ -92,12 +94,14 @@ def script_functions(stats: dict[Any, Any], script: str) -> list[dict[str, Any]]
 
 
 def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
+    """Count the outermost calls of every listed function, and time them."""
     from .capture import Recorder
 
-    recorder = Recorder(record_items=False)
-    wall = _run(spec, (spec["function"], recorder.wrap))
-    walls = [c.wall for c in recorder.calls]
-    return {"wall_s": wall, "calls": len(walls), "total_s": sum(walls)}
+    recorders = {name: Recorder(record_items=False) for name in spec["functions"]}
+    wall = _run(spec, {name: rec.wrap for name, rec in recorders.items()})
+    counts = {name: {"calls": len(rec.calls), "total_s": sum(c.wall for c in rec.calls)}
+              for name, rec in recorders.items()}
+    return {"wall_s": wall, "functions": counts}
 
 
 def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +112,7 @@ def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
     recorder.on_complete = lambda rec: result.update(_sweep(spec, rec))
     script_error = None
     try:
-        result["wall_s"] = _run(spec, (spec["function"], recorder.wrap))
+        result["wall_s"] = _run(spec, {spec["function"]: recorder.wrap})
     except ScriptError as exc:
         script_error = str(exc)
     if not result.get("measurement") and recorder.calls:

@@ -29,8 +29,9 @@ class Located:
     function: FunctionDef
     script_seconds: float
     located_by: str
-    calls: Optional[int] = None  # known when cProfile ran
-    share: Optional[float] = None  # share of the script's run time
+    calls: int
+    loop_seconds: float  # total time of the target's calls in one run of the script
+    share: Optional[float] = None  # share of the script's run time, from the profiler
     profile: dict[str, float] = field(default_factory=dict)
 
 
@@ -64,34 +65,46 @@ def scalene_functions(profile: dict[str, Any], script: Path) -> list[dict[str, A
     return sorted(rows, key=lambda r: -r["percent"])
 
 
-def pick_from_scalene(profile: dict[str, Any], script: Path,
-                      functions: dict[str, FunctionDef]) -> Optional[Located]:
+def pick_from_scalene(profile: dict[str, Any], script: Path, candidates: set[str]) -> Optional[dict[str, Any]]:
+    """Scalene's row for the hottest candidate, if scalene took enough samples to rank it."""
     elapsed = float(profile.get("elapsed_time_sec", 0.0))
-    rows = [r for r in scalene_functions(profile, script) if r["name"] in functions]
+    rows = [r for r in scalene_functions(profile, script) if r["name"] in candidates]
     if not rows:
         return None
     top = rows[0]
     share = top["percent"] / 100.0
     if share * elapsed / SCALENE_INTERVAL_S < MIN_SCALENE_SAMPLES or share < MIN_SHARE:
         return None
-    evidence = {k: float(top[k]) for k in ("python_percent", "native_percent", "system_percent", "core_utilization")}
-    evidence["share"] = share
-    return Located(functions[top["name"]], elapsed, "scalene", None, share, evidence)
+    return top
 
 
-def pick_from_cprofile(result: dict[str, Any], functions: dict[str, FunctionDef],
-                       wanted: Optional[str]) -> Optional[Located]:
+def scalene_evidence(profile: Optional[dict[str, Any]], script: Path, name: str) -> dict[str, float]:
+    """Scalene's Python / native / system split and core utilisation for one function."""
+    for row in scalene_functions(profile or {}, script):
+        if row["name"] == name and row["percent"] > 0:
+            keys = ("python_percent", "native_percent", "system_percent", "core_utilization")
+            return {k: float(row[k]) for k in keys} | {"share": row["percent"] / 100.0}
+    return {}
+
+
+def pick_from_cprofile(result: dict[str, Any], candidates: set[str]) -> Optional[tuple[str, float]]:
+    """(name, share of run time) of the candidate with the most time attributed to it."""
     wall = float(result.get("wall_s", 0.0)) or 1e-9
-    rows = [r for r in result.get("functions", []) if r["name"] in functions]
-    if wanted:
-        rows = [r for r in rows if r["name"] == wanted]
-    if not rows or rows[0]["calls"] == 0:
+    rows = [r for r in result.get("functions", []) if r["name"] in candidates]
+    if not rows:
         return None
-    top = rows[0]
-    share = min(1.0, top["attributed_s"] / wall)
-    if not wanted and share < MIN_SHARE:
+    share = min(1.0, rows[0]["attributed_s"] / wall)
+    return (rows[0]["name"], share) if share >= MIN_SHARE else None
+
+
+def pick_by_wall_time(counts: dict[str, dict[str, float]], candidates: set[str],
+                      wall: float) -> Optional[tuple[str, float]]:
+    """The candidate whose calls took the most wall time, waiting included."""
+    if not candidates or wall <= 0:
         return None
-    return Located(functions[top["name"]], wall, "cprofile", int(top["calls"]), share, {"share": share})
+    name = max(candidates, key=lambda n: counts[n]["total_s"])
+    share = counts[name]["total_s"] / wall
+    return (name, share) if share >= MIN_SHARE else None
 
 
 def script_failure(finished: Finished, script: Path) -> ScriptFailed:
@@ -102,35 +115,55 @@ def script_failure(finished: Finished, script: Path) -> ScriptFailed:
                         finished.stderr.strip())
 
 
+def count_calls(script: Path, argv: list[str], functions: dict[str, FunctionDef], timeout: float,
+                workdir: Path) -> tuple[float, dict[str, dict[str, float]]]:
+    """Run the script once with every top-level function counted: (wall time, per-function counts)."""
+    spec = {"mode": "count", "script": str(script), "argv": argv, "functions": sorted(functions)}
+    finished = run_host(spec, timeout, workdir)
+    if finished.returncode != 0:
+        raise script_failure(finished, script)
+    return float(finished.result["wall_s"]), finished.result["functions"]
+
+
 def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wanted: Optional[str],
            timeout: float, workdir: Path) -> Located:
+    if not functions:
+        raise NothingToMeasure(f"{script.name} defines no top-level function; paradvise advises on a "
+                               "function that the script calls many times.")
+    wall, counts = count_calls(script, argv, functions, timeout, workdir)
     profile = run_scalene(script, argv, timeout, workdir)
-    if profile is not None:
-        located = pick_from_scalene(profile, script, functions)
-        if located is not None and (wanted is None or located.function.name == wanted):
-            return located
+
+    def located(name: str, by: str, share: Optional[float]) -> Located:
+        evidence = scalene_evidence(profile, script, name)
+        return Located(functions[name], wall, by, int(counts[name]["calls"]), float(counts[name]["total_s"]),
+                       share if share is not None else evidence.get("share"), evidence)
+
+    if wanted:
+        if counts[wanted]["calls"] == 0:
+            raise TargetNotFound(f"{wanted} is defined in {script.name} but the script never called it.")
+        return located(wanted, "--function", None)
+    # Only a function called more than once can be spread over workers.
+    candidates = {name for name, c in counts.items() if c["calls"] >= 2}
+    top = pick_from_scalene(profile, script, candidates) if profile else None
+    if top is not None:
+        return located(top["name"], "scalene", top["percent"] / 100.0)
     finished = run_host({"mode": "cprofile", "script": str(script), "argv": argv}, timeout, workdir)
     if finished.returncode != 0:
         raise script_failure(finished, script)
-    located = pick_from_cprofile(finished.result, functions, wanted)
-    if located is not None:
-        return _with_scalene_evidence(located, profile, script)
-    if wanted:
-        raise TargetNotFound(f"{wanted} is defined in {script.name} but the script never called it.")
-    raise NothingToMeasure(
-        f"{script.name} ran for {finished.result.get('wall_s', 0):.3f} s and no function of its own "
-        "took a measurable share of that; there is nothing to parallelize.")
+    picked = pick_from_cprofile(finished.result, candidates)
+    if picked is not None:
+        return located(picked[0], "cprofile", picked[1])
+    # Profilers see CPU work; a coroutine that mostly awaits shows up only in wall time.
+    picked = pick_by_wall_time(counts, candidates, wall)
+    if picked is not None:
+        return located(picked[0], "wall time", picked[1])
+    raise NothingToMeasure(_nothing_message(script, wall, counts))
 
 
-def _with_scalene_evidence(located: Located, profile: Optional[dict[str, Any]], script: Path) -> Located:
-    """Keep scalene's native/Python split for the chosen function when scalene saw it."""
-    if profile is None:
-        return located
-    for row in scalene_functions(profile, script):
-        if row["name"] == located.function.name and row["percent"] > 0:
-            evidence = dict(located.profile)
-            evidence.update({k: float(row[k]) for k in ("python_percent", "native_percent", "system_percent",
-                                                         "core_utilization")})
-            return Located(located.function, located.script_seconds, located.located_by,
-                           located.calls, located.share, evidence)
-    return located
+def _nothing_message(script: Path, wall: float, counts: dict[str, dict[str, float]]) -> str:
+    busiest = max(counts, key=lambda n: counts[n]["total_s"])
+    if counts[busiest]["total_s"] > 0.5 * wall and counts[busiest]["calls"] < 2:
+        return (f"{script.name} spends its time in {busiest}(), which runs only once; paradvise advises on "
+                "a function called many times (for example once per item in a loop).")
+    return (f"{script.name} ran for {wall:.3f} s and no function of its own that it calls more than once "
+            "took a measurable share of that; there is nothing to parallelize.")

@@ -84,9 +84,14 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     warnings = state_warnings(sweep, recorder, name) + sweep.warnings + stability_warnings(trials)
     warnings += result_warnings(trials, sweep)
     thread_wall = sum(c.wall for c in recorder.calls) or 1e-9
+    per_call = per_call_stats(recorder.calls)
+    serial = next((t for t in trials if t.executor == "serial" and t.ok and t.seconds), None)
+    if serial is not None and subject.items:
+        # The recorder's clocks add a little to each call; the serial trial has no such cost.
+        per_call["serial_mean"] = serial.seconds / len(subject.items)
     return Measurement(
         items=total_items, items_measured=len(subject.items), call_style=subject.style,
-        per_call=per_call_stats(recorder.calls), cpu_ratio=facts.cpu_ratio,
+        per_call=per_call, cpu_ratio=facts.cpu_ratio,
         thread_cpu_ratio=sum(c.thread_cpu for c in recorder.calls) / thread_wall,
         gil_probe=facts.gil, arg_bytes=sizes["arg_bytes"], result_bytes=sizes["result_bytes"],
         peak_alloc_bytes=sizes["peak_alloc_bytes"],

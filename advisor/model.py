@@ -213,3 +213,8 @@ class Measurement(_JsonMixin):
     errors: int = 0  # recorded calls that raised
     late: bool = False  # True when the sweep ran after the script's loop had ended
     sweep_seconds: float = 0.0
+
+    @property
+    def typical_call_seconds(self) -> float:
+        """Mean time of one call in the serial trial (no recording overhead), else the recorded median."""
+        return self.per_call.get("serial_mean") or self.per_call["median"]

@@ -74,7 +74,7 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
     try:
         progress.stage("Locating the hot function (scalene)")
         located = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir)
-        calls, loop_s = _count_calls(path, argv, located, workdir, progress)
+        calls, loop_s = located.calls, located.loop_seconds
         budget = options.budget_s or default_budget(loop_s)
         timeout = options.timeout_s or default_timeout(loop_s)
         progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
@@ -90,20 +90,6 @@ def default_budget(loop_s: float) -> float:
 
 def default_timeout(loop_s: float) -> float:
     return max(MIN_DEFAULT_TIMEOUT_S, TIMEOUT_PER_LOOP_SECOND * loop_s)
-
-
-def _count_calls(path: Path, argv: list[str], located: Located, workdir: Path,
-                 progress: Progress) -> tuple[int, float]:
-    """How many times the target is called, and the total time of those calls."""
-    progress.stage(f"Counting calls of {located.function.name}")
-    spec = {"mode": "count", "script": str(path), "argv": argv, "function": located.function.name}
-    finished = run_host(spec, rerun_timeout(located.script_seconds, 0), workdir)
-    if finished.returncode != 0:
-        raise script_failure(finished, path)
-    calls = int(finished.result.get("calls", 0))
-    if calls == 0:
-        raise NothingToMeasure(f"{located.function.name} was not called when the script ran again.")
-    return calls, float(finished.result.get("total_s", 0.0))
 
 
 def rerun_timeout(script_s: float, sweep_s: float) -> float:
@@ -159,11 +145,11 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
                  main_guard: bool, loop_s: float) -> Report:
     target = Target(
         name=located.function.name, file=str(path), line=located.function.line, calls=m.items,
-        per_call_seconds=m.per_call["median"], is_coroutine=located.function.is_coroutine,
+        per_call_seconds=m.typical_call_seconds, is_coroutine=located.function.is_coroutine,
         located_by=located.located_by, profile=dict(located.profile),
         per_call_spread_seconds=m.per_call["mad"], script_seconds=located.script_seconds)
     classification = classify(m, machine.caches, located.profile)
-    recommendation = recommend(m.trials, classification, m.exclusions, m.per_call["median"])
+    recommendation = recommend(m.trials, classification, m.exclusions, m.typical_call_seconds)
     data = DataProfile(arg_bytes=m.arg_bytes, result_bytes=m.result_bytes,
                        working_set_bytes=m.working_set_bytes, fits_in=fits_in(m.working_set_bytes, machine.caches),
                        items=m.items, items_measured=m.items_measured)
@@ -175,7 +161,7 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
         code=emit(recommendation, str(path), target.name, m.call_style),
         script={"path": str(path), "cwd": os.getcwd()},
         timings={"script_s": located.script_seconds, "loop_s": loop_s, "sweep_s": m.sweep_seconds,
-                 "per_call_median_s": m.per_call["median"]},
+                 "per_call_median_s": m.per_call["median"], "per_call_serial_s": m.typical_call_seconds},
     )
 
 

@@ -11,12 +11,12 @@ import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from .errors import ScriptNotFound, ScriptSyntaxError, TargetNotFound
 
-# Name under which the capture decorator is placed in the script's globals.
-CAPTURE_DECORATOR = "__paradvise_capture__"
+# Name under which a capture decorator is placed in the script's globals.
+CAPTURE_DECORATOR = "__paradvise_capture_{}__"
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,15 @@ def require_function(tree: ast.Module, name: str, path: Path) -> FunctionDef:
     )
 
 
-def _decorate(tree: ast.Module, function: str) -> ast.Module:
-    """Add the capture decorator as the outermost decorator of ``function``.
+def _decorate(tree: ast.Module, functions: Iterable[str]) -> ast.Module:
+    """Add a capture decorator as the outermost decorator of each of ``functions``.
 
     Done on the AST so line numbers, tracebacks and the rest of the file stay as written.
     """
+    wanted = set(functions)
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
-            decorator = ast.Name(id=CAPTURE_DECORATOR, ctx=ast.Load())
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in wanted:
+            decorator = ast.Name(id=CAPTURE_DECORATOR.format(node.name), ctx=ast.Load())
             ast.copy_location(decorator, node)
             node.decorator_list.insert(0, decorator)
     return ast.fix_missing_locations(tree)
@@ -84,12 +85,13 @@ def _decorate(tree: ast.Module, function: str) -> ast.Module:
 def run_script(
     path: Path,
     argv: list[str],
-    capture: Optional[tuple[str, Callable[[Any], Any]]] = None,
+    wrappers: Optional[dict[str, Callable[[Any], Any]]] = None,
 ) -> types.ModuleType:
     """Execute the script as ``__main__`` (like runpy.run_path), optionally wrapping one function.
 
     ``argv`` is the full ``sys.argv`` (argv[0] as the user typed it, like python keeps it).
-    ``capture`` is (function name, decorator). Exceptions, including SystemExit, propagate.
+    ``wrappers`` maps top-level function names to decorators applied to them.
+    Exceptions, including SystemExit, propagate.
     """
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(path))
@@ -97,9 +99,10 @@ def run_script(
     module.__dict__.update(
         __file__=str(path), __builtins__=__builtins__, __spec__=None, __loader__=None, __cached__=None
     )
-    if capture is not None:
-        tree = _decorate(tree, capture[0])
-        module.__dict__[CAPTURE_DECORATOR] = capture[1]
+    if wrappers:
+        tree = _decorate(tree, wrappers)
+        for name, decorator in wrappers.items():
+            module.__dict__[CAPTURE_DECORATOR.format(name)] = decorator
     code = compile(tree, str(path), "exec")
     sys.argv = list(argv)
     sys.path[0] = os.path.dirname(str(path))

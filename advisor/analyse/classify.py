@@ -37,7 +37,7 @@ def native_share(profile: dict[str, float]) -> Optional[float]:
 
 
 def classify(m: Measurement, caches: Caches, profile: dict[str, float]) -> Classification:
-    per_call = m.per_call["median"]
+    per_call = m.typical_call_seconds
     task_cost = m.overheads.get("process_task_s", 0.0)
     gil_speedup = (m.gil_probe or {}).get("speedup")
     share = native_share(profile)
