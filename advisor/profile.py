@@ -41,6 +41,7 @@ RERUN_SLACK_S = 15.0
 # Loops shorter than this gain nothing worth the change from any parallel scheme.
 TOO_SHORT_S = 0.02
 DEFAULT_EXECUTORS = ("serial", "threads", "processes", "asyncio")
+SUPPORTED_EXECUTORS = DEFAULT_EXECUTORS
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,10 @@ def require_executors(names: list[str]) -> tuple[str, ...]:
     unknown = [n for n in names if n not in EXECUTORS]
     if unknown:
         raise UsageError(f"Unknown executor(s): {', '.join(unknown)}; choose from {', '.join(EXECUTORS)}.")
+    missing = [n for n in names if n not in SUPPORTED_EXECUTORS]
+    if missing:
+        raise UsageError(f"This version of paradvise cannot measure {', '.join(missing)} yet; "
+                         f"choose from {', '.join(SUPPORTED_EXECUTORS)}.")
     return tuple(names)
 
 
