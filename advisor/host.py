@@ -39,11 +39,10 @@ def _write_json(path: str, data: Any) -> None:
 
 
 def _user_traceback(exc: BaseException) -> str:
-    """The script's own traceback, without paradvise's frames above it."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_ADVISOR_DIR):
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb))
+    """The script's own traceback, without paradvise's frames (runner and call wrapper)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_ADVISOR_DIR)]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
+    return "".join(lines + traceback.format_exception_only(type(exc), exc))
 
 
 def _run(spec: dict[str, Any], wrappers: Optional[dict[str, Any]] = None) -> float:

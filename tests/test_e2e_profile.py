@@ -1,0 +1,208 @@
+"""End-to-end: the real ``paradvise`` command on the scripts in samples/.
+
+These check the JSON against the contract and the recommendation against the trial data
+in the same report. They assert what was measured is used consistently, not how fast
+anything ran.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract import check_contract
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+PARADVISE = [sys.executable, "-m", "advisor"]
+COMMAND_TIMEOUT_S = 240
+
+pytestmark = pytest.mark.e2e
+
+
+def paradvise(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PARADVISE, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=COMMAND_TIMEOUT_S)
+
+
+def listing(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def profile_sample(name: str, tmp_path_factory: pytest.TempPathFactory, *extra: str) -> dict[str, Any]:
+    workdir = tmp_path_factory.mktemp(name)
+    before = listing(SAMPLES)
+    out = workdir / "report.json"
+    done = paradvise("profile", str(SAMPLES / f"{name}.py"), "--json", str(out), *extra, cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert listing(SAMPLES) == before, "paradvise wrote into the script's folder"
+    assert sorted(p.name for p in workdir.iterdir()) == ["report.json"], "paradvise wrote into the cwd"
+    return json.loads(out.read_text())
+
+
+def assert_consistent(report: dict[str, Any]) -> None:
+    """The recommendation is what the trials in the same report say."""
+    check_contract(report)
+    rec, trials = report["recommendation"], report["trials"]
+    serial = next(t for t in trials if t["executor"] == "serial")
+    assert serial["ok"]
+    if rec["executor"] == "serial":
+        assert rec["expected_speedup"] == 1.0
+        return
+    chosen = [t for t in trials if t["ok"] and t["executor"] == rec["executor"]
+              and t["workers"] == rec["workers"] and (t["chunksize"] or 1) == (rec["chunksize"] or 1)]
+    assert chosen, "the recommended configuration was never measured"
+    assert rec["expected_speedup"] == pytest.approx(serial["seconds"] / chosen[0]["seconds"], rel=1e-2)
+    fastest = min(t["seconds"] for t in trials if t["ok"] and t["results_match"] is not False)
+    # The choice is the fastest, or within the tie margin of it (measured spread or 3%).
+    assert chosen[0]["seconds"] <= fastest + max(0.03 * fastest, chosen[0]["spread"], 1e-9) + 1e-9 or \
+        any(abs(t["seconds"] - fastest) < 1e-12 for t in chosen)
+
+
+@pytest.fixture(scope="module")
+def cpu_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return profile_sample("cpu_bound", tmp_path_factory)
+
+
+def test_cpu_bound_gets_processes(cpu_report: dict[str, Any]) -> None:
+    assert_consistent(cpu_report)
+    assert cpu_report["target"]["name"] == "count_primes"
+    assert cpu_report["target"]["calls"] == 24
+    assert cpu_report["classification"]["kind"] == "cpu-bound"
+    if cpu_report["machine"]["usable_cpus"] >= 2:
+        assert cpu_report["recommendation"]["executor"] == "processes"
+    assert "Pool(processes=" in cpu_report["code"]
+    compile(cpu_report["code"], "emitted", "exec")
+
+
+def test_report_lists_every_configuration_tried(cpu_report: dict[str, Any]) -> None:
+    executors = {t["executor"] for t in cpu_report["trials"]}
+    assert {"serial", "threads", "processes"} <= executors
+    for trial in cpu_report["trials"]:
+        if trial["ok"] and trial["executor"] != "serial":
+            assert trial["results_match"] is True
+
+
+def test_tiny_calls_stay_serial(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report = profile_sample("tiny_calls", tmp_path_factory)
+    assert_consistent(report)
+    assert report["target"]["name"] == "normalize"
+    assert report["classification"]["kind"] == "overhead-bound"
+    assert report["recommendation"]["executor"] == "serial"
+    assert "Stay serial" in report["recommendation"]["reason"]
+
+
+def test_numpy_on_big_arrays_gets_threads(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report = profile_sample("numpy_arrays", tmp_path_factory)
+    assert_consistent(report)
+    assert report["target"]["name"] == "signal_energy"
+    assert report["data"]["arg_bytes"] > 1_000_000
+    assert report["recommendation"]["executor"] == "threads"
+
+
+def test_local_http_server_is_io_bound(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report = profile_sample("http_fetch", tmp_path_factory)
+    assert_consistent(report)
+    assert report["classification"]["kind"] == "io-bound"
+    # Waiting work is swept well beyond the core count.
+    assert max(t["workers"] for t in report["trials"]) > report["machine"]["usable_cpus"]
+    assert report["recommendation"]["executor"] in ("threads", "processes")
+
+
+def test_global_state_is_never_sent_to_processes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report = profile_sample("global_state", tmp_path_factory)
+    assert_consistent(report)
+    codes = {w["code"] for w in report["warnings"]}
+    assert "global-state-mutation" in codes
+    assert report["recommendation"]["executor"] != "processes"
+
+
+def test_coroutine_target_gets_asyncio(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report = profile_sample("async_fetch", tmp_path_factory)
+    assert_consistent(report)
+    assert report["target"]["is_coroutine"] is True
+    assert report["recommendation"]["executor"] == "asyncio"
+
+
+def test_quiet_prints_only_the_verdict(tmp_path: Path) -> None:
+    done = paradvise("profile", str(SAMPLES / "tiny_calls.py"), "--quiet", "--budget", "3", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("\n") == 1 and done.stdout.startswith("paradvise: ")
+    assert done.stderr == ""
+
+
+# -- bad input: one clear sentence, non-zero exit, no paradvise traceback -----------------
+def assert_one_sentence(done: subprocess.CompletedProcess[str], code: int, *phrases: str) -> None:
+    assert done.returncode == code, (done.returncode, done.stderr)
+    # Progress lines ("· ...") may come first; the error is one "paradvise: ..." line.
+    errors = [line for line in done.stderr.splitlines() if line.startswith("paradvise: ")]
+    assert len(errors) == 1, done.stderr
+    first = errors[0]
+    for phrase in phrases:
+        assert phrase in first
+    assert "advisor/" not in done.stderr, "a paradvise traceback leaked"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert_one_sentence(paradvise("profile", "no_such_script.py", cwd=tmp_path), 2, "No such file")
+
+
+def test_directory_instead_of_script(tmp_path: Path) -> None:
+    assert_one_sentence(paradvise("profile", str(tmp_path), cwd=tmp_path), 2, "is a directory")
+
+
+def test_unknown_function(tmp_path: Path) -> None:
+    done = paradvise("profile", str(SAMPLES / "cpu_bound.py"), "--function", "nope", cwd=tmp_path)
+    assert_one_sentence(done, 1, "nope", "count_primes")
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    script = tmp_path / "broken.py"
+    script.write_text("def f(:\n    pass\n")
+    assert_one_sentence(paradvise("profile", str(script), cwd=tmp_path), 1, "broken.py:1", "syntax error")
+
+
+def test_script_that_raises_shows_its_own_traceback(tmp_path: Path) -> None:
+    script = tmp_path / "raises.py"
+    script.write_text("def work(x):\n    return 1 / x\n\nprint([work(x) for x in [1, 0]])\n")
+    done = paradvise("profile", str(script), cwd=tmp_path)
+    assert_one_sentence(done, 1, "raises.py", "ZeroDivisionError")
+    assert 'raises.py", line 2, in work' in done.stderr
+
+
+def test_script_doing_nothing_measurable(tmp_path: Path) -> None:
+    script = tmp_path / "idle.py"
+    script.write_text("def f(x):\n    return x\n\nprint(f(1))\n")
+    assert_one_sentence(paradvise("profile", str(script), cwd=tmp_path), 1, "nothing to parallelize")
+
+
+def test_bad_option_values(tmp_path: Path) -> None:
+    done = paradvise("profile", str(SAMPLES / "cpu_bound.py"), "--budget", "-1", cwd=tmp_path)
+    assert done.returncode == 2
+    done = paradvise("profile", str(SAMPLES / "cpu_bound.py"), "--executors", "serial,bogus", cwd=tmp_path)
+    assert_one_sentence(done, 2, "bogus")
+
+
+def test_machine_json_matches_sysfs(tmp_path: Path) -> None:
+    done = paradvise("machine", "--json", cwd=tmp_path)
+    assert done.returncode == 0
+    caches = json.loads(done.stdout)["caches"]
+    index = Path("/sys/devices/system/cpu/cpu0/cache")
+    if not index.exists():
+        pytest.skip("no sysfs cache information on this machine")
+    sizes = {}
+    for entry in index.glob("index*"):
+        level, kind = (entry / "level").read_text().strip(), (entry / "type").read_text().strip()
+        size = (entry / "size").read_text().strip()
+        number = int(size.rstrip("KMG")) * {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(size[-1], 1)
+        if kind in ("Data", "Unified"):
+            sizes[int(level)] = number
+    assert caches["l1d_bytes"] == sizes[1]
+    assert caches["l2_bytes"] == sizes.get(2, 0)
+    assert caches["l3_bytes"] == sizes.get(3, 0)
+    assert os.cpu_count() == json.loads(done.stdout)["logical_cpus"]
