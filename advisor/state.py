@@ -11,6 +11,8 @@ import pickle
 import types
 from typing import Any, Optional
 
+from .equality import same
+
 
 def _digest(value: Any) -> Optional[str]:
     try:
@@ -57,6 +59,6 @@ def arguments_changed(items: list[Any], before: bytes) -> bool:
         if pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL) == before:
             return False
         # Equal objects can pickle differently (set order, shared references): compare values.
-        return bool(pickle.loads(before) != items)
+        return not same(pickle.loads(before), items)
     except Exception:  # noqa: BLE001 - cannot tell: do not claim a mutation
         return False

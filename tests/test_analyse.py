@@ -428,10 +428,6 @@ class TestSpace:
                 assert c.workers <= max(2, cpus)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "recommend.py: the tie-break picks the simplest tied trial (threads, 1.149x) and compares only "
-    "its speedup with 1.15, so it stays serial while _stay_serial's reason quotes the fastest "
-    "parallel trial (processes, 1.16x) as 'under the 1.15x worth the change'"))
 def test_stay_serial_reason_never_quotes_a_gain_above_the_bar():
     import re
 

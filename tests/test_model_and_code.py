@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ast
-import copy
 import dataclasses
 import json
 import subprocess
@@ -244,7 +243,7 @@ class TestEmit:
 
     def test_asyncio_runs(self, tmp_path):
         code = emit(CASES["asyncio"], SCRIPT, "asquare")
-        assert "Semaphore(5)" in code and "asyncio.run(run_all(items))" in code
+        assert "Semaphore(5)" in code and "asyncio.run(map_asquare(items))" in code
         assert printed(run_emitted(tmp_path, code, "list(range(20))")) == SQUARES
 
     def test_threads_use_the_measured_workers(self):
@@ -274,18 +273,11 @@ class TestEmit:
         assert code_mod.summary(CASES["threads_chunked"]) == "threads, 3 workers, chunksize 4: 2.50x faster than serial"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "present/code.py emit(): the import line is `from {Path(script).stem} import name`, which is not "
-    "valid Python when the script's file name is not an identifier (my-script.py, 01_demo.py), though "
-    "`python my-script.py` runs it fine"))
 @pytest.mark.parametrize("script", ["/tmp/my-script.py", "/tmp/01_demo.py"])
 def test_emit_compiles_for_scripts_whose_names_are_not_identifiers(script):
     compile(emit(CASES["threads"], script, "square"), "x", "exec")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "present/code.py emit(): the templates define run_all (and _run_chunk, one, gate), which shadow an "
-    "imported target of the same name; a target named run_all recurses into the template's own run_all"))
 def test_emit_works_for_a_target_named_like_a_template_helper(tmp_path):
     code = emit(CASES["serial"], SCRIPT, "run_all")
     (tmp_path / "mod_under_test.py").write_text("def run_all(x):\n    return x * x\n")

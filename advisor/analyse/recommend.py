@@ -46,25 +46,33 @@ def pick_best(trials: list[Trial], exclusions: dict[str, str]) -> tuple[Optional
 
 def recommend(trials: list[Trial], classification: Classification,
               exclusions: dict[str, str], per_call_s: float) -> Recommendation:
-    serial = next((t for t in trials if t.executor == "serial" and t.ok), None)
-    choice, tied = pick_best(trials, exclusions)
+    serial = next((t for t in trials if t.executor == "serial" and t.ok and t.seconds), None)
     parallel = [t for t in trials if t.executor != "serial" and eligible(t, exclusions)]
     best_parallel = min(parallel, key=lambda t: t.seconds or 0.0) if parallel else None
-    if choice is None or serial is None:
+    if serial is None:
         return Recommendation("serial", 1, None, None, 1.0,
-                              "No parallel configuration ran successfully here; keep the serial loop.")
-    speedup = (serial.seconds or 0.0) / (choice.seconds or 1.0)
-    if choice.executor == "serial" or speedup < WORTHWHILE_SPEEDUP:
+                              "The serial loop itself could not be replayed, so nothing could be compared; "
+                              "keep the serial loop.")
+    if best_parallel is None or _speedup(serial, best_parallel) < WORTHWHILE_SPEEDUP:
         return _stay_serial(serial, best_parallel, classification, exclusions, per_call_s)
+    # Among configurations tied with the fastest, take the simplest that still clears the bar.
+    tied = [t for t in parallel if (t.seconds or 0.0) - (best_parallel.seconds or 0.0)
+            <= _tie_margin(best_parallel, t) and _speedup(serial, t) >= WORTHWHILE_SPEEDUP]
+    choice = min(tied, key=_simplicity)
+    speedup = _speedup(serial, choice)
     note = ""
     if len(tied) > 1:
         note = f" {len(tied) - 1} other configuration(s) measured within noise of it; this is the simplest."
     reason = (f"{choice.label} measured {speedup:.2f}x faster than the serial loop "
               f"({serial.seconds:.3g} s -> {choice.seconds:.3g} s) because {classification.explanation}."
               + note)
-    runner_up = best_parallel.label if best_parallel and best_parallel is not choice else None
+    runner_up = best_parallel.label if best_parallel is not choice else None
     return Recommendation(choice.executor, choice.workers, choice.chunksize, choice.start_method,
                           round(speedup, 3), reason, runner_up)
+
+
+def _speedup(serial: Trial, trial: Trial) -> float:
+    return (serial.seconds or 0.0) / (trial.seconds or float("inf"))
 
 
 def _stay_serial(serial: Trial, best_parallel: Optional[Trial], classification: Classification,

@@ -10,18 +10,18 @@ from pathlib import Path
 from ..model import Recommendation
 
 HEADER = '''# paradvise: {summary}, as measured on this machine.
-from {module} import {name}
+{import_line}
 
 '''
 
 TEMPLATES = {
-    "serial": '''def run_all(items):
+    "serial": '''def map_{name}(items):
     return [{call}(x) for x in items]
 ''',
     "threads": '''from concurrent.futures import ThreadPoolExecutor
 
 
-def run_all(items):
+def map_{name}(items):
     with ThreadPoolExecutor(max_workers={workers}) as pool:
         return list(pool.map({call}, items))
 ''',
@@ -30,20 +30,20 @@ def run_all(items):
 CHUNKSIZE = {chunksize}
 
 
-def _run_chunk(chunk):
+def _{name}_chunk(chunk):
     return [{call}(x) for x in chunk]
 
 
-def run_all(items):
+def map_{name}(items):
     items = list(items)
     chunks = [items[i:i + CHUNKSIZE] for i in range(0, len(items), CHUNKSIZE)]
     with ThreadPoolExecutor(max_workers={workers}) as pool:
-        return [result for part in pool.map(_run_chunk, chunks) for result in part]
+        return [result for part in pool.map(_{name}_chunk, chunks) for result in part]
 ''',
     "processes": '''import multiprocessing
 
 
-def run_all(items):
+def map_{name}(items):
     # The main guard below matters: worker processes may import this module.
     context = multiprocessing.get_context("{start_method}")
     with context.Pool(processes={workers}) as pool:
@@ -52,14 +52,14 @@ def run_all(items):
     "asyncio": '''import asyncio
 
 
-async def run_all(items):
+async def map_{name}(items):
     gate = asyncio.Semaphore({workers})  # at most {workers} awaiting at once
 
-    async def one(x):
+    async def _{name}_bounded(x):
         async with gate:
             return await {call}(x)
 
-    return await asyncio.gather(*(one(x) for x in items))
+    return await asyncio.gather(*(_{name}_bounded(x) for x in items))
 ''',
 }
 
@@ -68,13 +68,13 @@ FOOTER = {
 
 if __name__ == "__main__":
     items = []  # the same items your loop passes to {name}
-    print(asyncio.run(run_all(items)))
+    print(asyncio.run(map_{name}(items)))
 ''',
     "default": '''
 
 if __name__ == "__main__":
     items = []  # the same items your loop passes to {name}
-    print(run_all(items))
+    print(map_{name}(items))
 ''',
 }
 
@@ -93,7 +93,7 @@ def emit(rec: Recommendation, script: str, name: str, call_style: str = "single"
         "module": Path(script).stem, "name": name, "workers": rec.workers,
         "chunksize": rec.chunksize or 1, "start_method": rec.start_method or "fork",
         "call": name, "map_name": "starmap" if star else "map",
-        "summary": summary(rec),
+        "summary": summary(rec), "import_line": import_line(Path(script).stem, name),
     }
     body = TEMPLATES[key].format(**fields)
     if star and key != "processes":
@@ -101,6 +101,13 @@ def emit(rec: Recommendation, script: str, name: str, call_style: str = "single"
                                                                    f"pool.map(lambda x: {name}(*x), items)")
     footer = FOOTER["asyncio" if key == "asyncio" else "default"].format(**fields)
     return HEADER.format(**fields) + body + footer
+
+
+def import_line(module: str, name: str) -> str:
+    """Import the target; a script named like ``my-script.py`` needs importlib."""
+    if module.isidentifier():
+        return f"from {module} import {name}"
+    return f"import importlib\n\n{name} = importlib.import_module({module!r}).{name}"
 
 
 def summary(rec: Recommendation) -> str:

@@ -13,7 +13,7 @@ import multiprocessing.pool
 import signal
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 # How often a process pool's workers are checked for having died (Pool itself never notices).
 WORKER_CHECK_SECONDS = 0.02
@@ -63,9 +63,11 @@ def _wait_watching_workers(pool: multiprocessing.pool.Pool, pending: multiproces
     workers = list(pool._pool)  # type: ignore[attr-defined]  # the only handle on them
     while not pending.ready():
         pending.wait(WORKER_CHECK_SECONDS)
+        # Workers never exit during a map, so any exit (even status 0, as after
+        # sys.exit() in the target) means its task is lost and the map would never end.
         for proc in workers + list(pool._pool):  # type: ignore[attr-defined]
             code = proc.exitcode
-            if code not in (None, 0):
+            if code is not None:
                 raise WorkerDied(_describe_exitcode(code))
 
 
@@ -130,7 +132,3 @@ def timed(run: Callable[[], list[Any]]) -> tuple[float, list[Any]]:
 
 def available(executor: str, is_coroutine: bool) -> bool:
     return executor in (ASYNC_BACKENDS if is_coroutine else BACKENDS)
-
-
-def iter_labels(executors: Iterable[str]) -> str:
-    return ", ".join(executors)

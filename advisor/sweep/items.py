@@ -6,12 +6,12 @@ as the user would write ``pool.map(f, xs)``. Any other call shape is mapped thro
 """
 from __future__ import annotations
 
-import math
 import pickle
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ..capture import Call
+from ..equality import count_differences, same  # noqa: F401 - re-exported for the sweep
 
 
 @dataclass(frozen=True)
@@ -81,32 +81,3 @@ def mappable(fn: Callable[..., Any], style: str, is_coroutine: bool, catch: bool
     if catch:
         fn = AsyncCatchErrors(fn) if is_coroutine else CatchErrors(fn)
     return fn
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality that also works for numpy arrays and NaN, recursively."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
-    if type(a).__module__ == "numpy" and hasattr(a, "shape"):
-        import numpy as np
-
-        return bool(a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
-    try:
-        return bool(a == b)
-    except Exception:  # noqa: BLE001 - objects whose == fails: compare their pickles
-        try:
-            return pickle.dumps(a) == pickle.dumps(b)
-        except Exception:  # noqa: BLE001
-            return False
-
-
-def count_differences(expected: Sequence[Any], got: Sequence[Any]) -> int:
-    if len(expected) != len(got):
-        return max(len(expected), len(got))
-    return sum(1 for a, b in zip(expected, got) if not same(a, b))
