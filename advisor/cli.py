@@ -99,10 +99,13 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Optional[float]
 @click.option("--executors", default="serial,threads,processes,asyncio", show_default=True,
               help="Comma-separated executors to try.")
 @click.option("--json", "json_path", metavar="PATH", help="Write the JSON report here.")
+@click.option("--markdown", "markdown_path", metavar="PATH", help="Write a Markdown report here.")
+@click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report with plots here.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of paradvise's own errors.")
 def profile(script: str, script_args: tuple[str, ...], function: Optional[str], budget: Optional[float],
-            timeout: Optional[float], executors: str, json_path: Optional[str], quiet: bool, debug: bool) -> None:
+            timeout: Optional[float], executors: str, json_path: Optional[str], markdown_path: Optional[str],
+            html_path: Optional[str], quiet: bool, debug: bool) -> None:
     """Profile SCRIPT, find its hot function, measure it in parallel, advise.
 
     Arguments after SCRIPT (use -- before ones that start with a dash) go to the script.
@@ -114,7 +117,7 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
         options = ProfileOptions(script=script, args=list(script_args), function=function, budget_s=budget,
                                  timeout_s=timeout, executors=require_executors(names))
         report = _run_with_progress(options, quiet)
-        _write_outputs(report, json_path)
+        _write_outputs(report, json=json_path, markdown=markdown_path, html=html_path)
         _show(report, quiet)
 
     _guarded(debug, work)
@@ -136,12 +139,42 @@ def _run_with_progress(options: Any, quiet: bool) -> Any:
         return run_profile(options, Progress(stage=lambda text: status.update(text), trial=trial))
 
 
-def _write_outputs(report: Any, json_path: Optional[str]) -> None:
-    from .present import json_
+def _write_outputs(report: Any, **paths: Optional[str]) -> None:
+    """Write ``report`` in each format (keyword) that was given a path."""
+    from .errors import UsageError
+    from .present import registry
     from .present.files import write_atomic
 
-    if json_path:
-        write_atomic(json_path, json_.render(report))
+    wanted = {fmt: path for fmt, path in paths.items() if path}
+    # Render everything before writing anything: a renderer failing leaves no partial set of files.
+    texts = {fmt: registry.render(report, fmt) for fmt in wanted}
+    for fmt, path in wanted.items():
+        try:
+            write_atomic(path, texts[fmt])
+        except OSError as exc:
+            raise UsageError(f"Cannot write the {fmt} report to {path}: {exc.strerror or exc}.") from None
+
+
+@main.command()
+@click.argument("run_json", metavar="RUN.json")
+@click.option("--markdown", "markdown_path", metavar="PATH", help="Write a Markdown report here.")
+@click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report with plots here.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of paradvise's own errors.")
+def report(run_json: str, markdown_path: Optional[str], html_path: Optional[str], debug: bool) -> None:
+    """Render a saved JSON report (from profile --json) as Markdown or HTML.
+
+    With neither option, the Markdown goes to stdout (for example into a PR comment).
+    """
+    def work() -> None:
+        from .present import registry
+        from .profile import load_report
+
+        saved = load_report(run_json)
+        _write_outputs(saved, markdown=markdown_path, html=html_path)
+        if not (markdown_path or html_path):
+            click.echo(registry.render(saved, "markdown"), nl=False)
+
+    _guarded(debug, work)
 
 
 def _show(report: Any, quiet: bool) -> None:

@@ -4,6 +4,7 @@ Called by the host process at the target's last real call (see ``host.py``).
 """
 from __future__ import annotations
 
+import multiprocessing
 import time
 import types
 from typing import Any, Callable
@@ -13,7 +14,7 @@ from .model import Measurement, Trial, Warning
 from .sweep import items as items_mod
 from .sweep import probes
 from .sweep.isolate import run_isolated
-from .sweep.runner import Facts, Subject, Sweep, SweepOptions, per_call_stats, subset_indices
+from .sweep.runner import Clock, Facts, Subject, Sweep, SweepOptions, per_call_stats, subset_indices
 
 # Spread above this share of the median makes a timing unstable (pyperf's rule of thumb).
 UNSTABLE_SPREAD = 0.10
@@ -51,8 +52,14 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions) -> t
     cpu_ratio = sum(c.process_cpu for c in calls) / wall
     timeout = min(options.trial_timeout_s, max(1.0, options.budget_s / 4))
     want_processes = "processes" in options.executors
-    overheads = _probe(lambda: probes.dispatch_overheads(
-        max(2, options.usable_cpus), options.start_method, want_processes), timeout) or {}
+    workers = max(2, options.usable_cpus)
+    overheads = _probe(lambda: probes.dispatch_overheads(workers, options.start_method, want_processes),
+                       timeout) or {}
+    overheads["probe_workers"] = float(workers)
+    if want_processes:
+        overheads["pickle_bytes_per_s"] = probes.pickle_throughput(subject.items)
+        methods = [m for m in multiprocessing.get_all_start_methods() if m in options.start_methods]
+        overheads.update(_probe(lambda: probes.start_costs(workers, methods), timeout) or {})
     gil = None
     if not subject.is_coroutine and options.usable_cpus >= 2:
         sample = probes.probe_items(subject.items, [c.wall for c in calls])
@@ -77,9 +84,10 @@ def _median_index(calls: list[Any]) -> int:
 def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_coroutine: bool,
                    options: SweepOptions, on_trial: Callable[[Trial], None] = lambda t: None) -> Measurement:
     started = time.monotonic()
+    clock = Clock(options.budget_s)  # the probes count against the budget too
     subject, total_items = build_subject(recorder, module, name, is_coroutine, options.budget_s)
     facts, sizes = run_probes(subject, recorder, options)
-    sweep = Sweep(subject, recorder.calls, options)
+    sweep = Sweep(subject, recorder.calls, options, clock)
     trials = with_speedups(sweep.run(facts, on_trial))
     warnings = state_warnings(sweep, recorder, name) + sweep.warnings + stability_warnings(trials)
     warnings += result_warnings(trials, sweep)

@@ -148,6 +148,8 @@ class Trial(_JsonMixin):
             parts.append(f"{self.workers}w")
         if self.chunksize and self.chunksize > 1:
             parts.append(f"chunk {self.chunksize}")
+        if self.start_method and self.start_method != "fork":
+            parts.append(f"({self.start_method})")
         return " ".join(parts)
 
 
@@ -182,6 +184,14 @@ class Report(_JsonMixin):
     code: str
     script: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    # This machine's measured costs: pool start-up per start method, per-task dispatch,
+    # pickling throughput (seconds, bytes per second).
+    overheads: dict[str, float] = field(default_factory=dict)
+    # Per executor: Amdahl and USL fits of speedup against workers, predictions, hold-out error.
+    scaling: dict[str, Any] = field(default_factory=dict)
+    # Per trial (same order as ``trials``): modelled seconds of start-up, dispatch,
+    # transfer, compute and imbalance; None for failed trials.
+    breakdown: list[Optional[dict[str, float]]] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Report":

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import __version__
+from .analyse.breakdown import all_breakdowns
 from .analyse.classify import classify, fits_in
+from .analyse.model_fit import fit_all
 from .analyse.recommend import recommend
 from .errors import AdvisorError, NothingToMeasure, ScriptFailed, UsageError
 from .launch import new_workdir, run_host
@@ -41,7 +43,7 @@ RERUN_SLACK_S = 15.0
 # Loops shorter than this gain nothing worth the change from any parallel scheme.
 TOO_SHORT_S = 0.02
 DEFAULT_EXECUTORS = ("serial", "threads", "processes", "asyncio")
-SUPPORTED_EXECUTORS = DEFAULT_EXECUTORS
+SUPPORTED_EXECUTORS = DEFAULT_EXECUTORS + ("joblib",)
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,12 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
         budget = options.budget_s or default_budget(loop_s)
         timeout = options.timeout_s or default_timeout(loop_s)
         progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
-        measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, workdir, progress)
+        guard = has_main_guard(tree)
+        measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, guard, workdir,
+                               progress)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return build_report(machine, path, located, measurement, has_main_guard(tree), loop_s)
+    return build_report(machine, path, located, measurement, guard, loop_s)
 
 
 def default_budget(loop_s: float) -> float:
@@ -98,7 +102,8 @@ def rerun_timeout(script_s: float, sweep_s: float) -> float:
 
 
 def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: float, timeout: float,
-             machine: Machine, options: ProfileOptions, workdir: Path, progress: Progress) -> Measurement:
+             machine: Machine, options: ProfileOptions, main_guard: bool, workdir: Path,
+             progress: Progress) -> Measurement:
     progress_file = workdir / "progress.jsonl"
     spec = {
         "mode": "capture", "script": str(path), "argv": argv, "function": located.function.name,
@@ -106,6 +111,7 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         "budget_s": budget, "timeout_s": timeout, "usable_cpus": machine.usable_cpus,
         "executors": [e for e in options.executors if e != "serial"], "start_method": "fork",
         "folders": sorted({os.getcwd(), str(path.parent)}), "progress": str(progress_file),
+        "main_guard": main_guard,
     }
     seen = [0]
 
@@ -161,6 +167,8 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
         recommendation=recommendation, warnings=warnings,
         code=emit(recommendation, str(path), target.name, m.call_style),
         script={"path": str(path), "cwd": os.getcwd()},
+        overheads=dict(m.overheads), scaling=fit_all(m.trials, machine.usable_cpus),
+        breakdown=all_breakdowns(m, classification.kind, machine.usable_cpus),
         timings={"script_s": located.script_seconds, "loop_s": loop_s, "sweep_s": m.sweep_seconds,
                  "per_call_median_s": m.per_call["median"], "per_call_serial_s": m.typical_call_seconds},
     )

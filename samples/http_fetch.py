@@ -11,6 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 RESPONSE_DELAY = 0.02
 
 
+class APIServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a real service's listen backlog, not socketserver's default of 5
+
+
 class SlowJSONHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         time.sleep(RESPONSE_DELAY)
@@ -33,8 +38,7 @@ def fetch_item(url):
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowJSONHandler)
-    server.daemon_threads = True
+    server = APIServer(("127.0.0.1", 0), SlowJSONHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -17,6 +17,8 @@ AMORTIZE_FACTOR = 20
 # Pool.map's own default is 4 chunks per worker.
 CHUNKS_PER_WORKER_DEFAULT = 4
 CHUNKS_PER_WORKER_BALANCED = 16
+# loky starts its workers by spawning fresh interpreters: several times a fork's cost.
+LOKY_START_FACTOR = 5
 # Waiting (I/O) work can use many more threads than cores; beyond this it rarely pays.
 MAX_WAITING_WORKERS = 128
 
@@ -94,6 +96,15 @@ def process_configs(load: Workload, start_method: str) -> list[Config]:
     return configs
 
 
+def joblib_configs(load: Workload) -> list[Config]:
+    """loky keeps workers alive between calls; one or two batch sizes at the full worker count."""
+    if load.usable_cpus < 2 and not load.waiting:
+        return []
+    w = min(max(2, load.usable_cpus), max(2, load.items))
+    batches = {None, chunk_candidates(load, w)[0]}
+    return [Config("joblib", w, b if b and b > 1 else None) for b in batches]
+
+
 def asyncio_configs(load: Workload) -> list[Config]:
     return [Config("asyncio", w) for w in worker_levels(_waiting_upper(load))]
 
@@ -109,6 +120,8 @@ def plan(load: Workload, executors: list[str], start_method: str = "fork") -> li
             configs += thread_configs(load)
         if "processes" in executors:
             configs += process_configs(load, start_method)
+        if "joblib" in executors:
+            configs += joblib_configs(load)
     return sorted(configs, key=lambda c: predict_seconds(load, c))
 
 
@@ -121,8 +134,9 @@ def predict_seconds(load: Workload, config: Config) -> float:
         else:
             parallel = min(w, load.usable_cpus) if load.gil_free else 1
         return load.serial_s / parallel + load.items * load.thread_task_s / max(1, config.chunksize or 1)
-    if config.executor == "processes":
+    if config.executor in ("processes", "joblib"):
         parallel = min(w, load.items) if load.waiting else min(w, load.usable_cpus)
         chunks = math.ceil(load.items / (config.chunksize or 1))
-        return load.process_start_s * w / 2 + load.serial_s / parallel + chunks * load.process_task_s
+        start = load.process_start_s * w / 2 * (LOKY_START_FACTOR if config.executor == "joblib" else 1)
+        return start + load.serial_s / parallel + chunks * load.process_task_s
     return load.serial_s

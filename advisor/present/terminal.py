@@ -24,12 +24,13 @@ def verdict_line(rec: Recommendation) -> str:
 
 def _is_choice(trial: Trial, rec: Recommendation) -> bool:
     return (trial.executor == rec.executor and trial.workers == rec.workers
-            and (trial.chunksize or 1) == (rec.chunksize or 1) and trial.ok)
+            and (trial.chunksize or 1) == (rec.chunksize or 1) and trial.start_method == rec.start_method
+            and trial.ok)
 
 
 def trials_table(report: Report) -> Table:
     table = Table(title="Measured configurations", title_justify="left")
-    for column in ("executor", "workers", "chunk", "time (median)", "± spread", "speedup", "note"):
+    for column in ("executor", "workers", "chunk", "median", "spread", "speedup", "note"):
         table.add_column(column, justify="left" if column in ("executor", "note") else "right")
     ranked = sorted(report.trials, key=lambda t: (not t.ok, t.seconds or 0.0))
     for t in ranked:
@@ -39,7 +40,8 @@ def trials_table(report: Report) -> Table:
         if _is_choice(t, report.recommendation):
             note = "◀ advice"
         style = "bold green" if note.startswith("◀") else ("red" if not t.ok else "")
-        table.add_row(t.executor, str(t.workers), str(t.chunksize or "-"),
+        executor = t.executor if t.start_method in (None, "fork") else f"{t.executor} ({t.start_method})"
+        table.add_row(executor, str(t.workers), str(t.chunksize or "-"),
                       human_seconds(t.seconds) if t.seconds is not None else "-",
                       human_seconds(t.spread) if t.ok and len(t.repeats) > 1 else "-",
                       f"{t.speedup:.2f}x" if t.speedup else "-", note, style=style)
@@ -59,7 +61,43 @@ def facts_table(report: Report) -> Table:
                           f"working set {human_bytes(data.working_set_bytes)} fits in {data.fits_in}")
     if data.items_measured and data.items_measured < data.items:
         table.add_row("sample", f"trials used {data.items_measured} of {data.items} recorded calls (budget)")
+    if report.overheads:
+        table.add_row("overheads", overheads_line(report.overheads))
+    for executor, fit in report.scaling.items():
+        table.add_row("scaling", scaling_line(executor, fit))
     return table
+
+
+def overheads_line(overheads: dict[str, float]) -> str:
+    starts = [f"{k[len('start_'):-len('_s')]} {human_seconds(v)}" for k, v in overheads.items()
+              if k.startswith("start_")]
+    parts = []
+    if starts:
+        parts.append("pool start-up " + ", ".join(starts))
+    if "process_task_s" in overheads:
+        parts.append(f"per task: process {human_seconds(overheads['process_task_s'])}")
+    if "thread_task_s" in overheads:
+        parts.append(f"thread {human_seconds(overheads['thread_task_s'])}")
+    if overheads.get("pickle_bytes_per_s"):
+        parts.append(f"pickling {human_bytes(overheads['pickle_bytes_per_s'])}/s")
+    return "; ".join(parts)
+
+
+def scaling_line(executor: str, fit: dict[str, float]) -> str:
+    text = (f"{executor}: Amdahl serial fraction {fit['amdahl_serial_fraction']:.2f}, "
+            f"USL contention {fit['usl_contention']:.3f}")
+    if fit.get("holdout_error") is not None:
+        text += f"; predicting the largest worker count from the others was off by {fit['holdout_error']:.0%}"
+    return text
+
+
+def breakdown_line(report: Report) -> str:
+    rec = report.recommendation
+    for trial, parts in zip(report.trials, report.breakdown):
+        if parts and _is_choice(trial, rec):
+            shown = ", ".join(f"{name} {human_seconds(seconds)}" for name, seconds in parts.items() if seconds > 0)
+            return f"Where the time goes ({trial.label}, modelled from measured overheads): {shown}."
+    return ""
 
 
 def render(report: Report, console: Console) -> None:
@@ -69,7 +107,8 @@ def render(report: Report, console: Console) -> None:
     for w in report.warnings:
         console.print(f"[yellow]warning[/yellow] [bold]{w.code}[/bold]: {w.message}")
     title = "stay serial" if rec.executor == "serial" else f"use {rec.executor}"
-    body = Group(Text(rec.reason), Text(""), Syntax(report.code, "python", theme="ansi_dark", word_wrap=True))
+    where = breakdown_line(report)
+    body = Group(Text(rec.reason + (f"\n{where}" if where else "")), Text(""), Syntax(report.code, "python", theme="ansi_dark", word_wrap=True))
     console.print(Panel(body, title=f"paradvise: {title}", border_style="green", expand=False))
 
 

@@ -106,10 +106,29 @@ def run_async_serial(fn: Callable[[Any], Any], items: list[Any], workers: int = 
     return asyncio.run(sequential())
 
 
+def run_joblib(fn: Callable[[Any], Any], items: list[Any], workers: int,
+               chunksize: Optional[int] = None, start_method: Optional[str] = None) -> list[Any]:
+    """joblib with its loky backend: cloudpickle, so closures and lambdas can run too."""
+    import joblib
+
+    batch = chunksize if chunksize and chunksize > 1 else "auto"
+    return list(joblib.Parallel(n_jobs=workers, backend="loky", batch_size=batch)(
+        joblib.delayed(fn)(x) for x in items))
+
+
+def joblib_available() -> bool:
+    try:
+        import joblib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 BACKENDS: dict[str, Callable[..., list[Any]]] = {
     "serial": run_serial,
     "threads": run_threads,
     "processes": run_processes,
+    "joblib": run_joblib,
 }
 ASYNC_BACKENDS: dict[str, Callable[..., list[Any]]] = {
     "serial": run_async_serial,

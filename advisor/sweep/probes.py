@@ -26,6 +26,17 @@ def _noop(x: Any) -> Any:
     return x
 
 
+def start_costs(workers: int, methods: list[str]) -> dict[str, float]:
+    """Seconds to start a ``workers``-process Pool and get a first answer, per start method."""
+    out = {}
+    for method in methods:
+        started = time.perf_counter()
+        with multiprocessing.get_context(method).Pool(workers) as pool:
+            pool.map(_noop, range(workers), 1)
+        out[f"start_{method}_s"] = time.perf_counter() - started
+    return out
+
+
 def dispatch_overheads(workers: int, start_method: str, with_processes: bool) -> dict[str, float]:
     """Pool start-up and per-task hand-over cost on this machine, for a no-op task."""
     out: dict[str, float] = {}
@@ -86,6 +97,22 @@ def pickled_sizes(values: Sequence[Any]) -> int:
         except Exception:  # noqa: BLE001 - unpicklable values have no transfer size
             return 0
     return int(statistics.median(sizes)) if sizes else 0
+
+
+def pickle_throughput(values: Sequence[Any]) -> float:
+    """Bytes per second to pickle and unpickle ``values`` (what a process pool does per item)."""
+    step = max(1, len(values) // SIZE_SAMPLE)
+    sample = list(values[::step])
+    try:
+        started = time.perf_counter()
+        blobs = [pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for v in sample]
+        for blob in blobs:
+            pickle.loads(blob)
+        seconds = time.perf_counter() - started
+    except Exception:  # noqa: BLE001 - unpicklable values have no throughput
+        return 0.0
+    size = sum(len(b) for b in blobs)
+    return size / seconds if seconds > 0 and size else 0.0
 
 
 def peak_allocation(fn: Callable[[Any], Any], item: Any) -> int:

@@ -7,6 +7,7 @@ parent only plans, keeps time and compares results.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import pickle
 import statistics
 import time
@@ -31,6 +32,9 @@ QUICK_REPEATS = 5
 # an evenly spaced subset of the items so that every configuration still gets its turn.
 SERIAL_BUDGET_SHARE = 0.2
 MIN_SUBSET = 8
+# A first timing this many times the best so far is not repeated: noise of that size
+# would make every measurement meaningless.
+CLEARLY_SLOWER = 1.5
 # Predicted trial times are rough: skip a configuration only when its prediction times
 # this margin does not fit the remaining budget.
 PREDICTION_MARGIN = 1.5
@@ -44,6 +48,10 @@ class SweepOptions:
     usable_cpus: int
     start_method: str = "fork"
     folders: list[str] = field(default_factory=list)
+    # Start methods to time; spawn and forkserver re-import the script in each worker,
+    # so they are tried on the best process configuration only when it has a main guard.
+    start_methods: tuple[str, ...] = ("fork", "forkserver", "spawn")
+    main_guard: bool = True
 
 
 @dataclass
@@ -129,7 +137,8 @@ def mad(values: list[float]) -> float:
 
 
 class Sweep:
-    def __init__(self, subject: Subject, calls: list[Call], options: SweepOptions) -> None:
+    def __init__(self, subject: Subject, calls: list[Call], options: SweepOptions,
+                 clock: Optional["Clock"] = None) -> None:
         self.subject, self.calls, self.options = subject, calls, options
         self.warnings: list[Warning] = []
         self.exclusions: dict[str, str] = {}
@@ -139,7 +148,7 @@ class Sweep:
         self.mutated_globals: list[str] = []
         self.mutated_args = False
         self.nondeterministic = False
-        self.clock = Clock(options.budget_s)
+        self.clock = clock or Clock(options.budget_s)
 
     # -- one configuration ---------------------------------------------------------
     def _body(self, config: space.Config, first: bool, inspect_state: bool) -> Callable[[], dict[str, Any]]:
@@ -178,9 +187,15 @@ class Sweep:
             seconds.append(value["seconds"])
             if first:
                 results_match = self._check(config, value)
+                if self._clearly_slower(value["seconds"]):
+                    break  # repeats cannot make it a contender; spend the budget elsewhere
         median = statistics.median(seconds)
         return Trial(config.executor, config.workers, config.chunksize, config.start_method,
                      median, None, True, None, seconds, mad(seconds), results_match)
+
+    def _clearly_slower(self, seconds: float) -> bool:
+        best = min((t.seconds for t in self.trials if t.ok and t.seconds), default=None)
+        return best is not None and seconds > CLEARLY_SLOWER * best
 
     def _failed(self, config: space.Config, outcome: Outcome, seconds: list[float]) -> Trial:
         error = (outcome.error or "failed").splitlines()[0]
@@ -226,7 +241,29 @@ class Sweep:
             trial = self.measure(config, estimate, len(planned) - index)
             self.trials.append(trial)
             on_trial(trial)
+        for config in self.other_start_methods():
+            estimate = (self.best_process_seconds() or 0.0) + facts.overheads.get(f"start_{config.start_method}_s", 0.5)
+            if estimate * PREDICTION_MARGIN <= self.clock.left():
+                trial = self.measure(config, estimate, 1)
+                self.trials.append(trial)
+                on_trial(trial)
         return self.trials
+
+    def best_process_seconds(self) -> Optional[float]:
+        times = [t.seconds for t in self.trials if t.executor == "processes" and t.ok and t.seconds]
+        return min(times) if times else None
+
+    def other_start_methods(self) -> list[space.Config]:
+        """The fastest process configuration again, under the other start methods."""
+        if not self.options.main_guard or self.subject.is_coroutine:
+            return []
+        done = [t for t in self.trials if t.executor == "processes" and t.ok and t.results_match is not False]
+        if not done:
+            return []
+        best = min(done, key=lambda t: t.seconds or 0.0)
+        return [space.Config("processes", best.workers, best.chunksize, method)
+                for method in self.options.start_methods if method != best.start_method
+                and method in multiprocessing.get_all_start_methods()]
 
 
 @dataclass(frozen=True)

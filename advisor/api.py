@@ -1,0 +1,475 @@
+"""``@advise``: a function that tunes its own parallel map, with a persistent tuning cache.
+
+    from advisor import advise
+
+    @advise                       # or @advise(budget=5, executors=["threads", "processes"])
+    def score(item): ...
+
+    score(x)                      # exactly the original function: the decorator returns it
+    score.map(items)              # == [score(x) for x in items], run the measured-fastest way
+    score.plan                    # what the last map used (executor, workers, chunksize, ...)
+    score.report()                # the full Report behind that plan, for every renderer
+
+The first ``map`` on a machine for a size class of input (``len(items)`` rounded down to
+a power of two) calls the function serially, recording each call as ``paradvise
+profile`` does (those results are the answer), then runs the same measure → analyse
+engine on the recorded calls and stores the chosen plan in the tuning cache
+(``advisor.cache``). Later calls, in this process or any later one, take the plan from
+the cache. Pools are kept warm per function and shut down at interpreter exit.
+
+``PARADVISE=off`` makes ``map`` a plain serial loop; ``PARADVISE=record`` runs it serially
+and keeps the recorded calls on ``f.recorded``, without tuning.
+
+Why the decorator returns the function itself: a direct call then costs nothing extra,
+and pool workers unpickle ``module.name`` to the very same function, under every start
+method. ``__wrapped__`` is a twin function sharing the original's code (setting it to the
+function itself would make ``inspect.unwrap`` loop).
+
+Process plans keep their worker processes between calls: workers forked at the first
+such call do not see module globals changed later (the sweep already refuses process
+pools for functions that change module state themselves).
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sqlite3
+import sys
+import threading
+import types
+import weakref
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar, overload
+
+from .capture import Recorder
+from .errors import AdvisorError
+from .model import Report
+
+MODE_ENV = "PARADVISE"
+EXECUTORS = ("serial", "threads", "processes")
+DEFAULT_EXECUTORS = ("serial", "threads", "processes")
+_OFF = ("off", "0", "false", "no")
+_ON = ("", "on", "1", "true", "yes", "auto")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class NotTuned(AdvisorError, LookupError):
+    """``f.report()`` before any ``f.map`` has chosen a plan."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How ``f.map`` runs. ``source``: "tuned" (measured in this process), "cache" (measured
+    earlier, read from the tuning cache), "off"/"record" (PARADVISE), "fallback" (tuning failed)."""
+
+    executor: str
+    workers: int
+    chunksize: Optional[int]
+    start_method: Optional[str]
+    source: str
+    expected_speedup: float = 1.0
+    size_class: str = ""
+    key: str = ""
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON kept in the cache (where it came from is not part of it)."""
+        return {k: v for k, v in asdict(self).items() if k != "source"}
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any], source: str) -> "Plan":
+        known = {k: data[k] for k in ("executor", "workers", "chunksize", "start_method",
+                                      "expected_speedup", "size_class", "key") if k in data}
+        return cls(source=source, **known)
+
+
+def serial_plan(source: str, size: str = "") -> Plan:
+    return Plan("serial", 1, None, None, source, 1.0, size)
+
+
+def mode() -> str:
+    """"on", "off" or "record", from $PARADVISE (anything unknown counts as "on", with a warning)."""
+    value = os.environ.get(MODE_ENV, "").strip().lower()
+    if value in _OFF:
+        return "off"
+    if value == "record":
+        return "record"
+    if value not in _ON:
+        _warn_once(f"mode:{value}", f"{MODE_ENV}={value!r} is not one of on, off, record; treating it as on.")
+    return "on"
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(tag: str, message: str) -> None:
+    if tag not in _WARNED:
+        _WARNED.add(tag)
+        warnings.warn(f"paradvise: {message}", RuntimeWarning, stacklevel=3)
+
+
+# -- the decorator ------------------------------------------------------------------------
+@overload
+def advise(fn: F) -> F: ...
+@overload
+def advise(*, budget: Optional[float] = ..., executors: Optional[Sequence[str]] = ...,
+           timeout: Optional[float] = ...) -> Callable[[F], F]: ...
+
+
+def advise(fn: Optional[F] = None, *, budget: Optional[float] = None, executors: Optional[Sequence[str]] = None,
+           timeout: Optional[float] = None) -> Any:
+    """Give ``fn`` a self-tuning ``map``; ``fn`` itself is returned, so direct calls are unchanged.
+
+    ``budget`` bounds the tuning sweep in seconds (default: as ``paradvise profile``, about
+    ten times the serial loop, at least 4 s); ``timeout`` bounds one trial; ``executors``
+    limits what is tried (serial, threads, processes).
+    """
+    chosen = _check_executors(executors)
+    for label, value in (("budget", budget), ("timeout", timeout)):
+        if value is not None and value <= 0:
+            raise ValueError(f"advise({label}=...) must be a positive number of seconds")
+
+    def decorate(target: F) -> F:
+        Advisor(target, budget, chosen, timeout).attach()
+        return target
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def _check_executors(executors: Optional[Sequence[str]]) -> tuple[str, ...]:
+    if executors is None:
+        return DEFAULT_EXECUTORS
+    names = tuple(dict.fromkeys(["serial", *executors]))
+    unknown = [n for n in names if n not in EXECUTORS]
+    if unknown:
+        raise ValueError(f"advise(executors=...) cannot use {', '.join(unknown)}; choose from {', '.join(EXECUTORS)}")
+    return names
+
+
+def _twin(fn: types.FunctionType) -> types.FunctionType:
+    """A separate function object with the same code, defaults, closure and metadata."""
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    twin.__kwdefaults__ = fn.__kwdefaults__
+    functools.update_wrapper(twin, fn, updated=())
+    del twin.__wrapped__
+    return twin
+
+
+class Advisor:
+    """The per-function state behind ``f.map``: plans per size class, warm pools, the last report."""
+
+    def __init__(self, fn: Callable[..., Any], budget: Optional[float] = None,
+                 executors: Sequence[str] = DEFAULT_EXECUTORS, timeout: Optional[float] = None) -> None:
+        if not isinstance(fn, types.FunctionType):
+            raise TypeError(f"@advise decorates plain Python functions (def), not {type(fn).__name__}")
+        if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+            raise TypeError(f"@advise cannot map coroutine function {fn.__qualname__}; "
+                            "use `paradvise profile` to measure asyncio for it")
+        self.fn, self.budget, self.executors, self.timeout = fn, budget, tuple(executors), timeout
+        self.recorder = Recorder()
+        self._record_call = self.recorder.wrap(fn)
+        self._plans: dict[str, Plan] = {}
+        self._reports: dict[str, Any] = {}  # size class -> Report, or its JSON from the cache
+        self._last_size: Optional[str] = None
+        self._function_fp: Optional[str] = None
+        self._lock = threading.RLock()
+        self.runners = RunnerSet(fn)
+
+    def attach(self) -> None:
+        fn = self.fn
+        if "__wrapped__" not in fn.__dict__:
+            fn.__wrapped__ = _twin(fn)  # type: ignore[attr-defined]
+        fn.map = self.map  # type: ignore[attr-defined]
+        fn.report = self.report  # type: ignore[attr-defined]
+        fn.tune = self.tune  # type: ignore[attr-defined]
+        fn.plan = None  # type: ignore[attr-defined]
+        fn.recorded = self.recorder.calls  # type: ignore[attr-defined]
+        fn.__paradvise__ = self  # type: ignore[attr-defined]
+
+    # -- f.map ---------------------------------------------------------------------------
+    def map(self, iterable: Iterable[Any]) -> list[Any]:
+        """``[f(x) for x in iterable]``, in input order, run by the plan for this input size."""
+        items = list(iterable)
+        current = mode()
+        if current == "off":
+            self._use(serial_plan("off"))
+            return [self.fn(x) for x in items]
+        if current == "record":
+            self._use(serial_plan("record"))
+            return [self._record_call(x) for x in items]
+        if not items:
+            return []
+        size = _size_class(len(items))
+        plan = self._plans.get(size) or self._from_cache(size)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(size)
+                if plan is None:
+                    return self._tune_serially(items, size)
+        self._use(plan, size)
+        return self.runners.run(plan, items)
+
+    def tune(self, iterable: Iterable[Any]) -> Plan:
+        """Measure now on ``iterable`` (even if the cache has a plan), store and use the result."""
+        items = list(iterable)
+        if not items:
+            raise ValueError(f"{self.fn.__qualname__}.tune() needs at least one item to measure")
+        with self._lock:
+            self._tune_serially(items, _size_class(len(items)))
+        return self.fn.plan  # type: ignore[attr-defined, no-any-return]
+
+    def report(self) -> Report:
+        """The report behind the plan the last ``map`` used."""
+        size = self._last_size
+        stored = self._reports.get(size) if size is not None else None
+        if stored is None:
+            plan = getattr(self.fn, "plan", None)
+            reason = {None: "call f.map(items) first", "off": "PARADVISE=off skips tuning",
+                      "record": "PARADVISE=record skips tuning",
+                      "fallback": "tuning failed, so it runs serially"}.get(plan and plan.source, "no report kept")
+            raise NotTuned(f"{self.fn.__qualname__} has no tuning report yet: {reason}.")
+        if not isinstance(stored, Report):
+            stored = self._reports[size] = Report.from_json(stored)
+        return stored
+
+    def _use(self, plan: Plan, size: Optional[str] = None) -> None:
+        self.fn.plan = plan  # type: ignore[attr-defined]
+        self._last_size = size
+
+    # -- tuning --------------------------------------------------------------------------
+    def _tune_serially(self, items: list[Any], size: str) -> list[Any]:
+        recorder = Recorder()
+        call = recorder.wrap(self.fn)
+        results = [call(x) for x in items]  # an exception ends the map here, as in a serial loop
+        recorder.finish()
+        try:
+            report = tune_recorded(self.fn, recorder, budget=self.budget, timeout=self.timeout,
+                                   executors=self.executors)
+        except Exception as exc:  # noqa: BLE001 - the answer is computed; tuning is best effort
+            _warn_once(f"tune:{self.fn.__qualname__}", (
+                f"could not tune {self.fn.__qualname__} ({type(exc).__name__}: {exc}); it runs serially."))
+            self._plans[size] = serial_plan("fallback", size)
+            self._use(self._plans[size])
+            return results
+        rec = report.recommendation
+        plan = Plan(rec.executor, rec.workers, rec.chunksize, rec.start_method, "tuned",
+                    rec.expected_speedup, size, self._key(size))
+        self._plans[size], self._reports[size] = plan, report
+        self._store(plan, report, len(items))
+        self._use(plan, size)
+        return results
+
+    # -- the cache -----------------------------------------------------------------------
+    def _key(self, size: str) -> str:
+        from .cache import entry_key, function_fingerprint
+
+        if self._function_fp is None:
+            self._function_fp = function_fingerprint(self.fn)
+        return entry_key(self._function_fp, machine_fp(), size)
+
+    def _from_cache(self, size: str) -> Optional[Plan]:
+        from .cache import TuningCache
+
+        key = self._key(size)
+        try:
+            entry = TuningCache().get(key)
+        except (sqlite3.Error, OSError) as exc:
+            _warn_once("cache-read", f"the tuning cache could not be read ({exc}); tuning without it.")
+            return None
+        if entry is None or "plan" not in entry.value:
+            return None
+        try:
+            plan = Plan.from_stored(entry.value["plan"], "cache")
+        except TypeError:
+            return None
+        if plan.executor not in self.executors:  # tuned with other executors allowed than now
+            return None
+        self._plans[size] = plan
+        if entry.value.get("report"):
+            self._reports[size] = entry.value["report"]
+        return plan
+
+    def _store(self, plan: Plan, report: Report, n_items: int) -> None:
+        from . import __version__
+        from .cache import TuningCache
+
+        assert self._function_fp is not None
+        value = {"plan": plan.stored(), "items": n_items, "tool_version": __version__,
+                 "executors": list(self.executors), "report": report.to_json()}
+        try:
+            TuningCache().put(plan.key, f"{self.fn.__module__}.{self.fn.__qualname__}", self._function_fp,
+                              machine_fp(), plan.size_class, value)
+        except (sqlite3.Error, OSError) as exc:
+            _warn_once("cache-write", f"the tuning cache could not be written ({exc}); the plan is kept in memory.")
+
+
+def _size_class(n: int) -> str:
+    from .cache import size_class
+
+    return size_class(n)
+
+
+@functools.lru_cache(maxsize=1)
+def machine_fp() -> str:
+    from .machine import detect_machine, machine_fingerprint
+
+    return machine_fingerprint(detect_machine())
+
+
+# -- the engine, shared with the Jupyter magics ------------------------------------------
+class _Globals:
+    """Stands in for a module whose namespace is ``fn.__globals__`` (code run by exec, notebooks)."""
+
+
+def module_of(fn: types.FunctionType) -> Any:
+    module = sys.modules.get(fn.__module__)
+    if module is not None and getattr(module, "__dict__", None) is fn.__globals__:
+        return module
+    shim = _Globals()
+    shim.__dict__ = fn.__globals__
+    return shim
+
+
+def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optional[float] = None,
+                  timeout: Optional[float] = None, executors: Sequence[str] = DEFAULT_EXECUTORS) -> Report:
+    """Measure, sweep and analyse ``fn`` on the calls ``recorder`` holds, as ``paradvise profile`` does."""
+    from .locate import Located
+    from .machine import detect_machine
+    from .measure import measure_target
+    from .profile import build_report, default_budget, default_timeout
+    from .script import FunctionDef
+    from .sweep.runner import SweepOptions
+
+    machine = detect_machine()
+    loop_s = sum(c.wall for c in recorder.calls)
+    path = Path(fn.__code__.co_filename)
+    start_method = "fork" if "fork" in machine.start_methods else machine.default_start_method
+    options = SweepOptions(
+        budget_s=budget or default_budget(loop_s), trial_timeout_s=timeout or default_timeout(loop_s),
+        executors=[e for e in executors if e != "serial"], usable_cpus=machine.usable_cpus,
+        start_method=start_method, folders=_folders(path))
+    measurement = measure_target(recorder, module_of(fn), fn.__name__, False, options)
+    located = Located(function=FunctionDef(fn.__name__, fn.__code__.co_firstlineno, False),
+                      script_seconds=loop_s, located_by="@advise", calls=len(recorder.calls),
+                      loop_seconds=loop_s)
+    return build_report(machine, path, located, measurement, _has_main_guard(path), loop_s)
+
+
+def _folders(path: Path) -> list[str]:
+    folders = [os.getcwd()]
+    if path.is_file():
+        folders.append(str(path.parent))
+    return sorted(set(folders))
+
+
+def _has_main_guard(path: Path) -> bool:
+    """Whether the function's file has a main guard; True when it cannot be read (a notebook)."""
+    import ast
+
+    from .profile import has_main_guard
+
+    try:
+        return has_main_guard(ast.parse(path.read_text(encoding="utf-8")))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return True
+
+
+# -- warm pools ---------------------------------------------------------------------------
+class _Chunked:
+    """Call ``fn`` on each item of a chunk (threads hand over lists of ``chunksize`` items)."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, chunk: list[Any]) -> list[Any]:
+        return [self.fn(x) for x in chunk]
+
+
+class RunnerSet:
+    """One warm pool per (executor, workers, start method) of one function; closed at exit."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.pools: dict[tuple[str, int, Optional[str]], Any] = {}
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        _LIVE.add(self)
+
+    def run(self, plan: Plan, items: list[Any]) -> list[Any]:
+        if plan.executor == "serial" or not items:
+            return [self.fn(x) for x in items]
+        pool = self._pool(plan)
+        if plan.executor == "threads":
+            if plan.chunksize and plan.chunksize > 1:
+                chunks = [items[i:i + plan.chunksize] for i in range(0, len(items), plan.chunksize)]
+                return [r for part in pool.map(_Chunked(self.fn), chunks) for r in part]
+            return list(pool.map(self.fn, items))
+        return self._run_processes(pool, plan, items)
+
+    def _run_processes(self, pool: Any, plan: Plan, items: list[Any]) -> list[Any]:
+        from .sweep.backends import WorkerDied, _wait_watching_workers
+
+        pending = pool.map_async(self.fn, items, plan.chunksize)
+        try:
+            _wait_watching_workers(pool, pending)
+        except (WorkerDied, KeyboardInterrupt):
+            self._drop(plan)  # a pool that lost a worker or was interrupted is not reused
+            raise
+        return pending.get()  # type: ignore[no-any-return]
+
+    def _pool(self, plan: Plan) -> Any:
+        if os.getpid() != self.pid:  # forked since: the parent's pools are not ours
+            self.pools, self.pid = {}, os.getpid()
+        config = (plan.executor, plan.workers, plan.start_method)
+        with self._lock:
+            pool = self.pools.get(config)
+            if pool is None:
+                pool = self.pools[config] = _new_pool(plan, self.fn)
+        return pool
+
+    def _drop(self, plan: Plan) -> None:
+        pool = self.pools.pop((plan.executor, plan.workers, plan.start_method), None)
+        if pool is not None:
+            _close(pool)
+
+    def close(self) -> None:
+        if os.getpid() != self.pid:
+            return
+        pools, self.pools = self.pools, {}
+        for pool in pools.values():
+            _close(pool)
+
+
+def _new_pool(plan: Plan, fn: Callable[..., Any]) -> Any:
+    if plan.executor == "threads":
+        from concurrent.futures import ThreadPoolExecutor
+
+        return ThreadPoolExecutor(plan.workers, thread_name_prefix=f"paradvise-{fn.__name__}")
+    import multiprocessing
+
+    return multiprocessing.get_context(plan.start_method or "fork").Pool(plan.workers)
+
+
+def _close(pool: Any) -> None:
+    if hasattr(pool, "terminate"):  # multiprocessing: idle workers are simply stopped
+        pool.terminate()
+        pool.join()
+    else:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_LIVE: "weakref.WeakSet[RunnerSet]" = weakref.WeakSet()
+
+
+def shutdown_pools() -> None:
+    """Close every warm pool this process started (also run at interpreter exit)."""
+    for runners in list(_LIVE):
+        runners.close()
+
+
+import atexit  # noqa: E402 - registered once, after everything it needs exists
+
+atexit.register(shutdown_pools)

@@ -1,0 +1,152 @@
+"""The facts every document report shows, as plain (label, value) text rows.
+
+Markdown and HTML lay the same facts out differently; computing them once here keeps
+the two reports saying the same thing in the same words.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from ..model import Recommendation, Report, Trial
+from ..units import human_bytes, human_seconds
+
+# Evidence keys the classifier writes, with the words a reader knows them by and how
+# to show their value; keys added later fall back to a guess from their suffix.
+EVIDENCE_LABELS = {
+    "per_call_seconds": ("time per call", "seconds"),
+    "cpu_time_over_wall_time": ("CPU time / wall time", "percent"),
+    "two_thread_speedup": ("two threads vs one (speedup)", "times"),
+    "process_task_overhead_seconds": ("cost of handing one task to a process", "seconds"),
+    "native_share": ("share of time in native code", "percent"),
+    "working_set_bytes": ("working set", "bytes"),
+    "fits_in": ("smallest cache that holds it", "text"),
+}
+
+TRIAL_COLUMNS = ("executor", "workers", "chunk", "time (median)", "± spread", "speedup", "result")
+CHOICE_NOTE = "◀ advice"
+
+
+def headline(rec: Recommendation) -> str:
+    """The verdict as a title: what to do, in as few words as the numbers allow."""
+    if rec.executor == "serial":
+        return "stay serial"
+    parts = [f"{rec.workers} workers"]
+    if rec.chunksize and rec.chunksize > 1:
+        parts.append(f"chunksize {rec.chunksize}")
+    return f"use {rec.executor} ({', '.join(parts)}), {rec.expected_speedup:.2f}x faster"
+
+
+def shown_path(report: Report) -> str:
+    """The target's file relative to where the script ran, so it reads well in a comment."""
+    cwd = report.script.get("cwd")
+    path = Path(report.target.file)
+    if cwd and path.is_relative_to(cwd):
+        return str(path.relative_to(cwd))
+    return str(path)
+
+
+def target_rows(report: Report) -> list[tuple[str, str]]:
+    t = report.target
+    rows = [("function", f"{t.name}() at {shown_path(report)}:{t.line} (found by {t.located_by})"),
+            ("calls", (f"{t.calls} × {human_seconds(t.per_call_seconds)} median "
+                       f"(± {human_seconds(t.per_call_spread_seconds)})"))]
+    if t.script_seconds:
+        rows.append(("script run time", human_seconds(t.script_seconds)))
+    return rows
+
+
+def _value(value: Any, how: str) -> str:
+    if value is None:
+        return "not measured"
+    if how == "seconds":
+        return human_seconds(float(value))
+    if how == "bytes":
+        return human_bytes(float(value))
+    if how == "percent":
+        return f"{float(value) * 100:.0f}%"
+    if how == "times":
+        return f"{float(value):.2f}x"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _guess(key: str) -> tuple[str, str]:
+    for suffix, how in (("_seconds", "seconds"), ("_bytes", "bytes")):
+        if key.endswith(suffix):
+            return key.removesuffix(suffix).replace("_", " "), how
+    return key.replace("_", " "), "text"
+
+
+def evidence_rows(report: Report) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in report.classification.evidence.items():
+        label, how = EVIDENCE_LABELS.get(key) or _guess(key)
+        rows.append((label, _value(value, how)))
+    return rows
+
+
+def cache_summary(report: Report) -> str:
+    c = report.machine.caches
+    parts = []
+    for name, size, shared in (("L1d", c.l1d_bytes, c.l1d_shared_by), ("L2", c.l2_bytes, c.l2_shared_by),
+                               ("L3", c.l3_bytes, c.l3_shared_by)):
+        parts.append(f"{name} {human_bytes(size)}" + (f" (shared by {shared} CPUs)" if shared > 1 else ""))
+    return ", ".join(parts)
+
+
+def machine_rows(report: Report) -> list[tuple[str, str]]:
+    m = report.machine
+    gil = "GIL enabled" if m.python.gil_enabled else "GIL disabled (free-threaded)"
+    rows = [("CPU", m.cpu_model or "unknown"),
+            ("cores", f"{m.logical_cpus} logical, {m.physical_cores} physical"),
+            ("usable CPUs", f"{m.usable_cpus} ({m.usable_cpus_reason})" if m.usable_cpus_reason
+             else str(m.usable_cpus)),
+            ("caches per core", cache_summary(report)),
+            ("memory", human_bytes(m.memory_bytes)),
+            ("Python", f"{m.python.implementation} {m.python.version}, {gil}")]
+    if m.start_methods:
+        rows.append(("start methods", ", ".join(m.start_methods)))
+    return rows
+
+
+def data_rows(report: Report) -> list[tuple[str, str]]:
+    d = report.data
+    rows = [("arguments per call (pickled)", human_bytes(d.arg_bytes)),
+            ("result per call (pickled)", human_bytes(d.result_bytes)),
+            ("working set", f"{human_bytes(d.working_set_bytes)}, fits in {d.fits_in}"),
+            ("per-core caches", cache_summary(report))]
+    if d.items_measured and d.items_measured < d.items:
+        rows.append(("sample", f"trials used {d.items_measured} of {d.items} recorded calls (budget)"))
+    return rows
+
+
+def is_choice(trial: Trial, rec: Recommendation) -> bool:
+    return (trial.ok and trial.executor == rec.executor and trial.workers == rec.workers
+            and (trial.chunksize or 1) == (rec.chunksize or 1))
+
+
+def ranked_trials(report: Report) -> list[Trial]:
+    """Fastest first, failures last: the order a reader compares them in."""
+    return sorted(report.trials, key=lambda t: (not t.ok, t.seconds if t.seconds is not None else 0.0))
+
+
+def _result(trial: Trial, rec: Recommendation) -> str:
+    if not trial.ok:
+        return "error: " + " ".join((trial.error or "failed").split())
+    if trial.results_match is False:
+        return "ok, but results differ from serial"
+    return f"ok {CHOICE_NOTE}" if is_choice(trial, rec) else "ok"
+
+
+def trial_cells(trial: Trial, rec: Recommendation) -> tuple[str, ...]:
+    """One table row; spread is only meaningful when the trial was repeated."""
+    seconds: Optional[float] = trial.seconds
+    return (trial.executor, str(trial.workers), str(trial.chunksize or "-"),
+            human_seconds(seconds) if seconds is not None else "-",
+            human_seconds(trial.spread) if trial.ok and len(trial.repeats) > 1 else "-",
+            f"{trial.speedup:.2f}x" if trial.speedup else "-", _result(trial, rec))
+
+
+def footer(report: Report) -> str:
+    return (f"{report.tool.get('name', 'paradvise')} {report.tool.get('version', '')}".strip()
+            + f", report schema {report.schema_version}")

@@ -1,0 +1,83 @@
+"""The Markdown report: made to be pasted as a GitHub comment or kept next to a PR.
+
+Verdict and reason first, then the facts behind them, the measured configurations, the
+warnings and the runnable code. Only plain GitHub-flavoured Markdown: tables, a quote,
+a fenced code block.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from ..model import Report
+from . import facts
+
+
+def _cell(text: str) -> str:
+    # A pipe would end the cell and a newline the row; GitHub accepts an escaped pipe.
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], right: Sequence[int] = ()) -> str:
+    align = ["---:" if i in right else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def bullets(rows: Iterable[tuple[str, str]]) -> str:
+    return "\n".join(f"- **{label}**: {' '.join(value.split())}" for label, value in rows)
+
+
+def _fence(code: str) -> str:
+    # A line of only backticks inside the code would close a fence of that length early;
+    # a fence longer than any such line keeps the block whole.
+    longest = max((len(m.group(1)) for m in re.finditer(r"^ {0,3}(`{3,})\s*$", code, re.M)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}python\n{code.rstrip()}\n{ticks}"
+
+
+def _verdict(report: Report) -> list[str]:
+    rec = report.recommendation
+    lines = [f"## paradvise: {facts.headline(rec)}", "", f"> {' '.join(rec.reason.split())}"]
+    if rec.runner_up:
+        lines += ["", f"Runner-up: {rec.runner_up}."]
+    return lines
+
+
+def _section(title: str, body: str) -> list[str]:
+    return ["", f"### {title}", "", body]
+
+
+def _classification(report: Report) -> list[str]:
+    cls = report.classification
+    body = f"**{cls.kind}**" + (f": {cls.explanation}." if cls.explanation else ".")
+    return _section("Why: " + cls.kind, body + "\n\n" + table(("evidence", "measured"), facts.evidence_rows(report)))
+
+
+def _trials(report: Report) -> list[str]:
+    rec = report.recommendation
+    rows = [facts.trial_cells(t, rec) for t in facts.ranked_trials(report)]
+    note = ("Times are whole wall-clock times of mapping the function over all recorded calls, "
+            "worker start-up included; speedup is against the serial loop.")
+    return _section("Measured configurations", table(facts.TRIAL_COLUMNS, rows, right=(1, 2, 3, 4, 5)) + "\n\n" + note)
+
+
+def _warnings(report: Report) -> list[str]:
+    if not report.warnings:
+        return []
+    items = "\n".join(f"- **{w.code}**: {' '.join(w.message.split())}" for w in report.warnings)
+    return _section("Warnings", items)
+
+
+def render(report: Report) -> str:
+    lines = _verdict(report)
+    lines += _warnings(report)  # right under the verdict: they say when not to trust it
+    lines += _section("Target", bullets(facts.target_rows(report)))
+    lines += _classification(report)
+    lines += _section("Data against the caches", bullets(facts.data_rows(report)))
+    lines += _trials(report)
+    lines += _section("Machine", bullets(facts.machine_rows(report)))
+    lines += _section("Code", _fence(report.code))
+    lines += ["", f"<sub>{facts.footer(report)}</sub>"]
+    return "\n".join(lines) + "\n"
