@@ -140,3 +140,21 @@ def predict_seconds(load: Workload, config: Config) -> float:
         start = load.process_start_s * w / 2 * (LOKY_START_FACTOR if config.executor == "joblib" else 1)
         return start + load.serial_s / parallel + chunks * load.process_task_s
     return load.serial_s
+
+
+def refine(best: Config, measured: set[Config], load: Workload) -> list[Config]:
+    """Neighbours of the best configuration so far: the search's second, finer pass.
+
+    Worker counts between the coarse levels (x0.75, x1.5) and, for pools that take
+    chunks, half and double the chunk size; only ones not measured yet.
+    """
+    if best.executor == "serial":
+        return []
+    upper = _waiting_upper(load) if load.waiting or best.executor == "asyncio" else max(2, load.usable_cpus)
+    workers = {min(upper, max(2, round(best.workers * f))) for f in (0.75, 1.5)}
+    out = [Config(best.executor, w, best.chunksize, best.start_method) for w in sorted(workers)]
+    if best.executor in ("processes", "joblib") and best.chunksize:
+        most = max(1, math.ceil(load.items / best.workers))
+        for c in {max(1, best.chunksize // 2), min(most, best.chunksize * 2)}:
+            out.append(Config(best.executor, best.workers, c, best.start_method))
+    return [c for c in dict.fromkeys(out) if c not in measured]

@@ -241,6 +241,12 @@ class Sweep:
             trial = self.measure(config, estimate, len(planned) - index)
             self.trials.append(trial)
             on_trial(trial)
+        for config in self.refinements(load):
+            estimate = self.best_seconds_of(config.executor) or space.predict_seconds(load, config)
+            if estimate * PREDICTION_MARGIN <= self.clock.left():
+                trial = self.measure(config, estimate, 1)
+                self.trials.append(trial)
+                on_trial(trial)
         for config in self.other_start_methods():
             estimate = (self.best_process_seconds() or 0.0) + facts.overheads.get(f"start_{config.start_method}_s", 0.5)
             if estimate * PREDICTION_MARGIN <= self.clock.left():
@@ -249,9 +255,22 @@ class Sweep:
                 on_trial(trial)
         return self.trials
 
-    def best_process_seconds(self) -> Optional[float]:
-        times = [t.seconds for t in self.trials if t.executor == "processes" and t.ok and t.seconds]
+    def best_seconds_of(self, executor: str) -> Optional[float]:
+        times = [t.seconds for t in self.trials if t.executor == executor and t.ok and t.seconds]
         return min(times) if times else None
+
+    def best_process_seconds(self) -> Optional[float]:
+        return self.best_seconds_of("processes")
+
+    def refinements(self, load: space.Workload) -> list[space.Config]:
+        """Configurations next to the best one so far that the coarse pass skipped."""
+        done = [t for t in self.trials if t.ok and t.seconds and t.results_match is not False]
+        if not done:
+            return []
+        best = min(done, key=lambda t: t.seconds or 0.0)
+        measured = {space.Config(t.executor, t.workers, t.chunksize, t.start_method) for t in self.trials}
+        return space.refine(space.Config(best.executor, best.workers, best.chunksize, best.start_method),
+                            measured, load)
 
     def other_start_methods(self) -> list[space.Config]:
         """The fastest process configuration again, under the other start methods."""
