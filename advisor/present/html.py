@@ -96,7 +96,8 @@ def _warnings(report: Report) -> str:
 
 def _classification(report: Report) -> str:
     cls = report.classification
-    text = f'<p class="explanation"><strong>{escape(cls.kind)}</strong>: {escape(cls.explanation)}.</p>'
+    why = f": {escape(cls.explanation)}." if cls.explanation else "."
+    text = f'<p class="explanation"><strong>{escape(cls.kind)}</strong>{why}</p>'
     rows = ((row, "") for row in facts.evidence_rows(report))
     return _section(f"Why: {cls.kind}", text, _table(("evidence", "measured"), rows, numeric=(1,)))
 

@@ -30,13 +30,18 @@ def speedup_series(report: Report) -> dict[str, list[tuple[int, float]]]:
     return {executor: sorted(per.items()) for executor, per in best.items()}
 
 
-def chunk_series(report: Report) -> dict[int, list[tuple[int, float]]]:
-    """workers -> [(chunksize, seconds)] for the process-pool trials that finished."""
-    series: dict[int, list[tuple[int, float]]] = {}
+def chunk_series(report: Report) -> dict[str, list[tuple[int, float]]]:
+    """Pool label -> [(chunksize, seconds)] for the process-pool trials that finished.
+
+    One line per worker count and start method: pools that differ in either are
+    different configurations, and mixing them would zigzag one line.
+    """
+    series: dict[tuple[int, str], list[tuple[int, float]]] = {}
     for t in report.trials:
         if t.executor == "processes" and t.ok and t.seconds is not None:
-            series.setdefault(t.workers, []).append((t.chunksize or 1, t.seconds))
-    return {w: sorted(points) for w, points in sorted(series.items())}
+            series.setdefault((t.workers, t.start_method or "fork"), []).append((t.chunksize or 1, t.seconds))
+    return {f"processes {w}w" + ("" if method == "fork" else f" ({method})"): sorted(points)
+            for (w, method), points in sorted(series.items())}
 
 
 def cache_bars(report: Report) -> list[tuple[str, int]]:
@@ -125,9 +130,9 @@ def _draw_chunks(report: Report) -> Any:
     if serial:
         ax.axhline(serial, color=COLOURS["serial"], linestyle=":", label=f"serial ({human_seconds(serial)})")
     shades = ("#ff7f0e", "#d95f02", "#a63603", "#fdae6b", "#7f2704")
-    for i, (workers, points) in enumerate(series.items()):
+    for i, (label, points) in enumerate(series.items()):
         xs, ys = zip(*points, strict=True)
-        ax.plot(xs, ys, marker="o", color=shades[i % len(shades)], label=f"processes {workers}w")
+        ax.plot(xs, ys, marker="o", color=shades[i % len(shades)], label=label)
     _log2_ticks(ax, chunks)
     highest = max([s for points in series.values() for _, s in points] + [serial or 0.0])
     ax.set_ylim(0, highest * 1.15)  # headroom so the serial line is not drawn on the frame
