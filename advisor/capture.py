@@ -45,6 +45,11 @@ class Recorder:
     # start from it, so a cache the real loop filled does not make replays look free.
     state_at_start: dict[str, bytes] = field(default_factory=dict)
     _start_snapshot: Optional[dict[str, bytes]] = None
+    # Time the calling thread spent runnable but waiting for a CPU (Linux schedstat), from
+    # the first call to the last: on a busy machine it must not be mistaken for I/O waits.
+    runqueue_wait_s: float = 0.0
+    span_s: float = 0.0
+    _sched_start: Optional[tuple[float, float]] = None
     _depth: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,6 +107,8 @@ class Recorder:
         self._depth.value = 1
         if self._start_snapshot is None and self.record_items:
             self._start_snapshot = state.snapshot(self.original.__globals__)
+        if self._sched_start is None:
+            self._sched_start = (time.perf_counter(), runqueue_wait())
         snapshot = None
         if self.record_items and self.pickle_error is None:
             try:
@@ -127,6 +134,9 @@ class Recorder:
     def finish(self) -> None:
         """Run ``on_complete`` once (at the last expected call, or at script exit)."""
         self.completed = True
+        if self._sched_start is not None:
+            self.span_s = time.perf_counter() - self._sched_start[0]
+            self.runqueue_wait_s = max(0.0, runqueue_wait() - self._sched_start[1])
         if self._start_snapshot is not None:
             before = state.digest_of_snapshot(self._start_snapshot)
             changed = state.changed_globals(before, state.globals_digest(self.original.__globals__))
@@ -135,6 +145,15 @@ class Recorder:
         callback, self.on_complete = self.on_complete, None
         if callback is not None:
             callback(self)
+
+
+def runqueue_wait() -> float:
+    """Seconds this thread has waited on a run queue so far (0.0 where Linux does not say)."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _clocks() -> tuple[float, float, float]:

@@ -48,8 +48,7 @@ def _probe(work: Callable[[], Any], timeout: float) -> Any:
 
 def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions) -> tuple[Facts, dict[str, int]]:
     calls = recorder.calls
-    wall = sum(c.wall for c in calls) or 1e-9
-    cpu_ratio = sum(c.process_cpu for c in calls) / wall
+    cpu_ratio = cpu_over_wall(recorder)
     timeout = min(options.trial_timeout_s, max(1.0, options.budget_s / 4))
     want_processes = "processes" in options.executors
     workers = max(2, options.usable_cpus)
@@ -74,6 +73,19 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions) -> t
         "peak_alloc_bytes": int(peak),
     }
     return Facts(cpu_ratio, gil, overheads), sizes
+
+
+def cpu_over_wall(recorder: Recorder) -> float:
+    """CPU time over wall time of the calls, not counting time spent waiting for a CPU.
+
+    On a busy machine a CPU-bound call is often runnable but not running; that wait is
+    the machine's, not the call's, so it is taken out of the wall time.
+    """
+    wall = sum(c.wall for c in recorder.calls) or 1e-9
+    share_in_calls = min(1.0, wall / recorder.span_s) if recorder.span_s > 0 else 1.0
+    waiting_for_cpu = recorder.runqueue_wait_s * share_in_calls
+    cpu = sum(c.process_cpu for c in recorder.calls)
+    return min(1.0, cpu / max(wall - waiting_for_cpu, 1e-9))
 
 
 def _median_index(calls: list[Any]) -> int:
