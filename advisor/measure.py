@@ -106,7 +106,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     thread_wall = sum(c.wall for c in recorder.calls) or 1e-9
     per_call = per_call_stats(recorder.calls)
     serial = next((t for t in trials if t.executor == "serial" and t.ok and t.seconds), None)
-    if serial is not None and subject.items:
+    if serial is not None and serial.seconds and subject.items:
         # The recorder's clocks add a little to each call; the serial trial has no such cost.
         per_call["serial_mean"] = serial.seconds / len(subject.items)
     return Measurement(

@@ -44,7 +44,7 @@ def _from_plain(tp: Any, value: Any) -> Any:
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         known = {f.name for f in dataclasses.fields(tp)}
-        return tp(**{k: _from_plain(hints[k], v) for k, v in value.items() if k in known})
+        return tp(**{k: _from_plain(hints[k], v) for k, v in value.items() if k in known})  # type: ignore[operator]
     return value
 
 

@@ -18,7 +18,7 @@ from .analyse.breakdown import all_breakdowns
 from .analyse.classify import classify, fits_in
 from .analyse.model_fit import fit_all
 from .analyse.recommend import recommend
-from .errors import AdvisorError, NothingToMeasure, ScriptFailed, UsageError
+from .errors import AdvisorError, ScriptFailed, UsageError
 from .launch import new_workdir, run_host
 from .locate import Located, locate, script_failure
 from .machine import detect_machine
@@ -187,7 +187,7 @@ def advice_warnings(machine: Machine, m: Measurement, rec: Recommendation, cls: 
     blas = [p for p in machine.thread_pools if p.get("user_api") == "blas" and (p.get("num_threads") or 1) > 1]
     native = (cls.evidence.get("native_share") or 0) >= 0.5
     if blas and native and rec.executor in ("threads", "processes") and rec.workers > 1:
-        threads = blas[0].get("num_threads")
+        threads = int(blas[0].get("num_threads") or 1)
         out.append(Warning("blas-oversubscription", (
             f"{blas[0].get('internal_api')} runs {threads} threads per call; with {rec.workers} workers that is "
             f"{threads * rec.workers} threads on {machine.usable_cpus} CPUs. Consider limiting BLAS threads "

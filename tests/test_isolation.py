@@ -19,7 +19,7 @@ import pytest
 
 from advisor import state
 from advisor.sweep import backends
-from advisor.sweep.backends import WorkerDied, run_processes
+from advisor.sweep.backends import run_processes
 from advisor.sweep.isolate import Outcome, describe_exit, run_isolated
 from advisor.sweep.items import RaisedOutcome, count_differences, mappable, same
 

@@ -12,7 +12,7 @@ import statistics
 import threading
 import time
 import tracemalloc
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Sequence
 
 # Enough no-op tasks that the per-task cost is well above timer resolution.
 DISPATCH_TASKS = 2000

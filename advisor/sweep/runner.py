@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 from ..analyse import space
 from ..analyse.classify import GIL_FREE_SPEEDUP, WAITING_CPU_RATIO
 from ..capture import Call
-from ..model import Measurement, Trial, Warning
+from ..model import Trial, Warning
 from .. import state
 from . import backends, items as items_mod, probes
 from .isolate import Outcome, run_isolated
