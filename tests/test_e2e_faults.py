@@ -103,3 +103,11 @@ def test_sigint_part_way_stops_everything(tmp_path: Path) -> None:
     assert took < 5
     assert_no_leftovers("long_loop.py")
     assert_no_leftovers("advisor.host")
+
+
+def test_script_without_main_guard_is_not_run_under_spawn(tmp_path: Path) -> None:
+    report = profile("no_main_guard.py", tmp_path)
+    methods = {t["start_method"] for t in report["trials"] if t["executor"] == "processes"}
+    assert methods <= {"fork"}, "spawn/forkserver would re-run the whole script in every worker"
+    if report["recommendation"]["executor"] == "processes":
+        assert "missing-main-guard" in {w["code"] for w in report["warnings"]}
