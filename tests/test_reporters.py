@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from advisor.analyse.model_fit import fit_all
 from advisor.errors import UsageError
 from advisor.model import (Caches, Classification, DataProfile, Machine, PythonInfo, Recommendation, Report,
                            Target, Trial, Warning)
-from advisor.present import html, markdown, plots, registry
+from advisor.present import facts, html, markdown, plots, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -39,6 +40,18 @@ def trial(executor: str, workers: int, chunk: int | None, seconds: float | None,
                  speedup=round(serial / seconds, 4) if seconds else None, ok=error is None, error=error,
                  repeats=[seconds, seconds * 1.02, seconds * 0.99] if seconds else [],
                  spread=seconds * 0.01 if seconds else 0.0, results_match=True if seconds else None)
+
+
+def modelled_parts(t: Trial, usable: int = 4) -> dict[str, float] | None:
+    """A plausible breakdown for a hand-made trial: a process pool pays start-up and transfer."""
+    if not t.ok or t.seconds is None:
+        return None
+    pool = t.executor == "processes"
+    parts = {"startup": 0.02 * t.workers if pool else 0.0, "dispatch": 0.0 if t.executor == "serial" else 0.003,
+             "transfer": 0.004 if pool else 0.0, "compute": 2.0 / (min(t.workers, usable) if pool else 1)}
+    scale = min(1.0, t.seconds / sum(parts.values()))
+    parts = {k: v * scale for k, v in parts.items()}
+    return {**parts, "imbalance": max(0.0, t.seconds - sum(parts.values()))}
 
 
 def handmade_report() -> Report:
@@ -65,14 +78,25 @@ def handmade_report() -> Report:
         trials=trials, recommendation=rec,
         warnings=[Warning("unstable-measurements", "Timings varied by 12% for threads 8w <script>x</script>."),
                   Warning("missing-main-guard", "tiles.py has no `if __name__ == \"__main__\":` guard.")],
-        code='from tiles import render_tile\n\nHELP = """\n```\n"""\n', script={"cwd": "/home/me/proj"})
+        code='from tiles import render_tile\n\nHELP = """\n```\n"""\n', script={"cwd": "/home/me/proj"},
+        overheads={"thread_task_s": 1.5e-5, "process_start_s": 0.02, "process_task_s": 4e-5, "probe_workers": 2.0,
+                   "pickle_bytes_per_s": 2.5e8, "start_fork_s": 0.02, "start_spawn_s": 0.21},
+        scaling=fit_all(trials, machine.usable_cpus), breakdown=[modelled_parts(t) for t in trials])
 
 
 def golden_report() -> Report:
     return Report.from_json(json.loads(GOLDEN_JSON.read_text(encoding="utf-8")))
 
 
-REPORTS = {"golden": golden_report, "handmade": handmade_report}
+def older_report() -> Report:
+    """The golden run as a paradvise from before overheads, scaling fits and breakdowns wrote it."""
+    data = json.loads(GOLDEN_JSON.read_text(encoding="utf-8"))
+    for key in ("overheads", "scaling", "breakdown"):
+        data.pop(key, None)
+    return Report.from_json(data)
+
+
+REPORTS = {"golden": golden_report, "handmade": handmade_report, "older": older_report}
 
 
 @pytest.fixture(scope="module", params=sorted(REPORTS))
@@ -125,7 +149,7 @@ def test_importing_the_reporters_leaves_matplotlib_unloaded() -> None:
 
 def mask(text: str) -> str:
     """Hide the numbers a re-measured run changes (times, speedups, percentages), keep the rest."""
-    return re.sub(r"\d+(?:\.\d+)?(?=\s?(?:ns|µs|ms|s|x|%)(?![\w]))", "#", text)
+    return re.sub(r"\d+(?:\.\d+)?(?=\s?(?:ns|µs|ms|s|x|%|(?:[KMG]i)?B/s)(?![\w]))", "#", text)
 
 
 def test_markdown_matches_golden_file() -> None:
@@ -136,8 +160,8 @@ def test_markdown_matches_golden_file() -> None:
 
 
 def test_mask_hides_times_and_speedups_only() -> None:
-    assert mask("2 workers took 1.25 s, 360.1 ms ± 526.7 µs, 1.87x faster, 99% busy, 24 B") == \
-        "2 workers took # s, # ms ± # µs, #x faster, #% busy, 24 B"
+    assert mask("2 workers took 1.25 s, 360.1 ms ± 526.7 µs, 1.87x faster, 99% busy, 24 B, 9.3 MiB/s") == \
+        "2 workers took # s, # ms ± # µs, #x faster, #% busy, 24 B, # MiB/s"
 
 
 def test_markdown_tables_keep_their_shape() -> None:
@@ -190,6 +214,64 @@ def test_plot_series_take_the_best_chunk_per_worker_count() -> None:
     assert [c for c, _ in plots.chunk_series(report)["processes 4w"]] == [1, 4, 16]
     spawned = dataclasses.replace(report.trials[-2], start_method="spawn")
     assert "processes 8w (spawn)" in plots.chunk_series(dataclasses.replace(report, trials=[spawned]))
+
+
+def test_fitted_curves_reach_the_usable_cpus_and_match_the_fit() -> None:
+    report = handmade_report()
+    fits = plots.fit_series(report)
+    assert set(fits) == {"processes", "threads"}  # asyncio failed: nothing to fit
+    processes = dict(fits["processes"])
+    assert min(processes) == 1 and max(processes) == 8  # its largest pool, past the 4 usable CPUs
+    assert processes[3] == report.scaling["processes"]["predicted"]["3"]
+    narrowed = dataclasses.replace(report, machine=dataclasses.replace(report.machine, usable_cpus=2),
+                                   trials=[t for t in report.trials if t.workers <= 2])
+    assert max(dict(plots.fit_series(narrowed)["processes"])) == 2
+
+
+def test_breakdown_shows_the_fastest_successful_trials_in_order() -> None:
+    report = handmade_report()
+    pairs = facts.breakdown_trials(report)
+    assert len(pairs) == sum(1 for t in report.trials if t.ok)  # the failed asyncio trial is skipped
+    times = [t.seconds for t, _ in pairs]
+    assert times == sorted(times)
+    assert [t for t, _ in facts.breakdown_trials(report, limit=3)] == [t for t, _ in pairs[:3]]
+    many = dataclasses.replace(report, trials=report.trials * 3, breakdown=report.breakdown * 3)
+    assert len(facts.breakdown_trials(many)) == facts.BREAKDOWN_LIMIT
+    # A breakdown that does not line up with the trials is not shown against the wrong ones.
+    assert facts.breakdown_trials(dataclasses.replace(report, breakdown=report.breakdown[1:])) == []
+
+
+def test_reports_show_overheads_scaling_and_breakdown() -> None:
+    report = handmade_report()
+    page, text = html.render(report), markdown.render(report)
+    assert re.search(r'<figure class="plot" id="plot-breakdown"><svg.*?<figcaption>[^<]*modelled from',
+                     page, re.S | re.I)
+    for document in (page, text):
+        for words in ("Overheads and scaling", "Where the time goes", "fork 20.0 ms, spawn 210.0 ms",
+                      "serial fraction (Amdahl)", "contention (USL)", "coherency (USL)", "prediction error",
+                      "238.4 MiB/s", "start-up", "imbalance"):
+            assert words in document, words
+    header = next(line for line in text.splitlines() if line.startswith("| configuration"))
+    assert header == "| configuration | start-up | dispatch | transfer | compute | imbalance | measured |"
+    assert "| processes 4w ◀ advice |" in text
+    error = report.scaling["processes"]["holdout_error"]
+    assert error is not None and f"| {error:.0%} |" in text
+
+
+def test_a_fit_from_too_few_worker_counts_says_so() -> None:
+    rows = {row[0]: row for row in facts.scaling_rows(golden_report())}
+    assert rows["processes"][-1] == facts.NO_HOLDOUT == "needs 3+ worker counts"
+    assert facts.NO_HOLDOUT in markdown.render(golden_report())
+
+
+def test_older_reports_without_the_new_fields_still_render() -> None:
+    report = older_report()
+    assert report.overheads == {} and report.scaling == {} and report.breakdown == []
+    page, text = html.render(report), markdown.render(report)
+    assert 'id="plot-speedup"><svg' in page and "plot-breakdown" not in page
+    for document in (page, text):
+        assert "Where the time goes" not in document and "Overheads and scaling" not in document
+        assert "Measured configurations" in document
 
 
 def test_html_is_the_same_for_the_same_report() -> None:

@@ -121,8 +121,9 @@ def data_rows(report: Report) -> list[tuple[str, str]]:
 
 
 def is_choice(trial: Trial, rec: Recommendation) -> bool:
+    # Start method too: the same pool under fork and under spawn are different configurations.
     return (trial.ok and trial.executor == rec.executor and trial.workers == rec.workers
-            and (trial.chunksize or 1) == (rec.chunksize or 1))
+            and (trial.chunksize or 1) == (rec.chunksize or 1) and trial.start_method == rec.start_method)
 
 
 def ranked_trials(report: Report) -> list[Trial]:
@@ -141,7 +142,9 @@ def _result(trial: Trial, rec: Recommendation) -> str:
 def trial_cells(trial: Trial, rec: Recommendation) -> tuple[str, ...]:
     """One table row; spread is only meaningful when the trial was repeated."""
     seconds: Optional[float] = trial.seconds
-    return (trial.executor, str(trial.workers), str(trial.chunksize or "-"),
+    # The start method, as the terminal shows it: one pool under two methods is two rows.
+    executor = trial.executor if trial.start_method in (None, "fork") else f"{trial.executor} ({trial.start_method})"
+    return (executor, str(trial.workers), str(trial.chunksize or "-"),
             human_seconds(seconds) if seconds is not None else "-",
             human_seconds(trial.spread) if trial.ok and len(trial.repeats) > 1 else "-",
             f"{trial.speedup:.2f}x" if trial.speedup else "-", _result(trial, rec))
@@ -150,3 +153,105 @@ def trial_cells(trial: Trial, rec: Recommendation) -> tuple[str, ...]:
 def footer(report: Report) -> str:
     return (f"{report.tool.get('name', 'paradvise')} {report.tool.get('version', '')}".strip()
             + f", report schema {report.schema_version}")
+
+
+# --- overheads, scaling fits and the time breakdown -------------------------------------------
+
+SCALING_COLUMNS = ("executor", "workers measured", "serial fraction (Amdahl)", "contention (USL)",
+                   "coherency (USL)", "predicted speedup", "prediction error")
+NO_HOLDOUT = "needs 3+ worker counts"
+# The parts of a trial's time, in the order they are stacked, with the words a reader knows.
+BREAKDOWN_PARTS = (("startup", "start-up"), ("dispatch", "dispatch"), ("transfer", "transfer"),
+                   ("compute", "compute"), ("imbalance", "imbalance"))
+BREAKDOWN_COLUMNS = ("configuration", *(label for _, label in BREAKDOWN_PARTS), "measured")
+BREAKDOWN_LIMIT = 12  # fastest trials shown: more bars than this stop reading as a comparison
+
+
+def _percent(fraction: float) -> str:
+    if fraction == 0:
+        return "0%"
+    return f"{fraction * 100:.2f}%" if fraction < 0.01 else f"{fraction * 100:.1f}%"
+
+
+def overhead_rows(report: Report) -> list[tuple[str, str]]:
+    """This machine's measured costs of going parallel; empty for reports that predate them."""
+    o = report.overheads
+    rows = []
+    starts = [(k.removeprefix("start_").removesuffix("_s"), v) for k, v in o.items()
+              if k.startswith("start_") and k.endswith("_s")]
+    pool = f"pool start-up ({int(o['probe_workers'])} workers)" if o.get("probe_workers") else "pool start-up"
+    if starts:
+        rows.append((pool, ", ".join(f"{method} {human_seconds(v)}" for method, v in starts)))
+    elif "process_start_s" in o:
+        rows.append((pool, human_seconds(o["process_start_s"])))
+    if "process_task_s" in o:
+        rows.append(("handing one task to a process", human_seconds(o["process_task_s"])))
+    if "thread_task_s" in o:
+        rows.append(("handing one task to a thread", human_seconds(o["thread_task_s"])))
+    if o.get("pickle_bytes_per_s"):
+        rows.append(("pickling throughput", f"{human_bytes(o['pickle_bytes_per_s'])}/s"))
+    return rows
+
+
+def scaling_predict_to(report: Report) -> int:
+    return max(1, report.machine.usable_cpus)
+
+
+def scaling_rows(report: Report) -> list[tuple[str, ...]]:
+    """One row per executor with a fit: the fitted parameters and how well the fit predicts."""
+    usable = scaling_predict_to(report)
+    rows = []
+    for executor, fit in sorted(report.scaling.items()):
+        if not isinstance(fit, dict):
+            continue
+        measured = ", ".join(str(w) for w in sorted(int(w) for w in fit.get("measured", {})))
+        predicted = fit.get("predicted", {}).get(str(usable))
+        error = fit.get("holdout_error")
+        rows.append((executor, measured or "-",
+                     _percent(fit["amdahl_serial_fraction"]) if "amdahl_serial_fraction" in fit else "-",
+                     _percent(fit["usl_contention"]) if "usl_contention" in fit else "-",
+                     _percent(fit["usl_coherency"]) if "usl_coherency" in fit else "-",
+                     f"{predicted:.2f}x at {usable}w" if predicted is not None else "-",
+                     f"{error:.0%}" if error is not None else NO_HOLDOUT))
+    return rows
+
+
+SCALING_NOTE = ("Amdahl's law and the Universal Scalability Law fitted to each executor's best speedup per "
+                "worker count. Serial fraction: the share of the work that does not run in parallel. "
+                "Contention: time lost queueing for shared resources; coherency: time lost keeping workers "
+                "in step, which makes speedup fall again past a peak. Prediction error: the fit made without "
+                "the largest worker count, predicting it.")
+
+
+def breakdown_trials(report: Report, limit: int = BREAKDOWN_LIMIT) -> list[tuple[Trial, dict[str, float]]]:
+    """(trial, seconds per part) for the fastest successful trials, fastest first.
+
+    ``report.breakdown`` runs alongside ``report.trials``; a report without one, or with one
+    that does not line up, has nothing to show.
+    """
+    if len(report.breakdown) != len(report.trials):
+        return []
+    pairs = [(t, parts) for t, parts in zip(report.trials, report.breakdown, strict=True)
+             if parts and t.ok and t.seconds is not None]
+    pairs.sort(key=lambda pair: pair[0].seconds or 0.0)
+    return pairs[:limit]
+
+
+def breakdown_label(trial: Trial, rec: Recommendation) -> str:
+    return trial.label + (f" {CHOICE_NOTE}" if is_choice(trial, rec) else "")
+
+
+def breakdown_cells(trial: Trial, parts: dict[str, float], rec: Recommendation) -> tuple[str, ...]:
+    def shown(seconds: float) -> str:
+        return human_seconds(seconds) if seconds >= 1e-9 else "-"  # float dust is not a part
+
+    return (breakdown_label(trial, rec), *(shown(parts.get(key, 0.0)) for key, _ in BREAKDOWN_PARTS),
+            human_seconds(trial.seconds or 0.0))
+
+
+def breakdown_note(report: Report, shown: int) -> str:
+    total = sum(1 for parts in report.breakdown if parts)
+    which = f"the {shown} fastest of {total} configurations" if shown < total else "every configuration that finished"
+    return (f"Modelled from this machine's measured overheads (pool start-up, per-task dispatch, pickling "
+            f"throughput) and the serial time, for {which}; whatever the model does not explain is counted as "
+            f"imbalance (waiting for the slowest worker).")

@@ -30,6 +30,7 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { text-align: left; padding: .4rem .7rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--soft); font-weight: 600; }
 .num { text-align: right; white-space: nowrap; }
+th.num { white-space: normal; }  /* long headers wrap; the numbers under them do not */
 tr.choice td { background: var(--good-bg); font-weight: 600; }
 tr.failed td { color: var(--bad); }
 ul.warnings { list-style: none; padding: 0; }
@@ -107,9 +108,10 @@ def _trials(report: Report) -> str:
     rows = [(facts.trial_cells(t, rec), "choice" if facts.is_choice(t, rec) else ("" if t.ok else "failed"))
             for t in facts.ranked_trials(report)]
     speedup = _figure("speedup", plots.speedup_plot(report),
-                      f"Speedup against the serial loop by worker count, best chunk size per count. The dashed "
-                      f"line is ideal linear scaling; the vertical line marks the {usable} CPUs this process "
-                      f"may use; the ring marks the advice.",
+                      f"Speedup against the serial loop by worker count, best chunk size per count. Dashed "
+                      f"curves are the Universal Scalability Law fitted to each executor's points, in its "
+                      f"colour, carried to the {usable} CPUs this process may use (the vertical line); the "
+                      f"thin grey line is ideal linear scaling; the ring marks the advice.",
                       "No configuration finished with a speedup, so there is no speedup plot.")
     chunks = _figure("chunks", plots.chunk_plot(report),
                      "Whole-run time of process pools by chunk size (items handed to a worker at once), "
@@ -120,6 +122,34 @@ def _trials(report: Report) -> str:
             "calls, worker start-up included; speedup is against the serial loop.</p>")
     return _section("Measured configurations", speedup,
                     _table(facts.TRIAL_COLUMNS, rows, numeric=(1, 2, 3, 4, 5)), note, chunks)
+
+
+def _breakdown(report: Report) -> str:
+    pairs = facts.breakdown_trials(report)
+    if not pairs:
+        return ""
+    rec = report.recommendation
+    caption = ("Where the time goes, fastest configuration on top and the advice in bold; the number after "
+               "each bar is its measured time. " + facts.breakdown_note(report, len(pairs)))
+    figure = _figure("breakdown", plots.breakdown_plot(report), caption, "")
+    rows = [(facts.breakdown_cells(t, parts, rec), "choice" if facts.is_choice(t, rec) else "")
+            for t, parts in pairs]
+    numeric = tuple(range(1, len(facts.BREAKDOWN_COLUMNS)))
+    return _section("Where the time goes", figure, _table(facts.BREAKDOWN_COLUMNS, rows, numeric=numeric))
+
+
+def _scaling(report: Report) -> str:
+    overheads, fits = facts.overhead_rows(report), facts.scaling_rows(report)
+    if not overheads and not fits:
+        return ""
+    parts = []
+    if overheads:
+        parts.append('<p class="note">Measured on this machine:</p>' + _dl(overheads))
+    if fits:
+        # The last column may hold words ("needs 3+ worker counts"): left-aligned, so it can wrap.
+        parts.append(_table(facts.SCALING_COLUMNS, ((row, "") for row in fits), numeric=(2, 3, 4, 5)))
+        parts.append(f'<p class="note">{escape(facts.SCALING_NOTE)}</p>')
+    return _section("Overheads and scaling", *parts)
 
 
 def _data(report: Report) -> str:
@@ -134,7 +164,7 @@ def render(report: Report) -> str:
     body = "".join((
         _verdict(report), _warnings(report),
         _section("Target", _dl(facts.target_rows(report))), _classification(report),
-        _trials(report), _data(report),
+        _trials(report), _breakdown(report), _scaling(report), _data(report),
         _section("Machine", _dl(facts.machine_rows(report))),
         _section("Code", f'<pre><code class="language-python">{escape(report.code)}</code></pre>'),
         f"<footer>{escape(facts.footer(report))}</footer>"))

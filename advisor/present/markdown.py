@@ -1,7 +1,8 @@
 """The Markdown report: made to be pasted as a GitHub comment or kept next to a PR.
 
-Verdict and reason first, then the facts behind them, the measured configurations, the
-warnings and the runnable code. Only plain GitHub-flavoured Markdown: tables, a quote,
+Verdict and reason first, then the facts behind them, the measured configurations, where
+the time goes, the overheads and scaling fits, the machine and the runnable code (warnings
+right under the verdict). Only plain GitHub-flavoured Markdown: tables, a quote,
 a fenced code block.
 """
 from __future__ import annotations
@@ -63,6 +64,28 @@ def _trials(report: Report) -> list[str]:
     return _section("Measured configurations", table(facts.TRIAL_COLUMNS, rows, right=(1, 2, 3, 4, 5)) + "\n\n" + note)
 
 
+def _breakdown(report: Report) -> list[str]:
+    pairs = facts.breakdown_trials(report)
+    if not pairs:
+        return []
+    rec = report.recommendation
+    rows = [facts.breakdown_cells(t, parts, rec) for t, parts in pairs]
+    body = table(facts.BREAKDOWN_COLUMNS, rows, right=tuple(range(1, len(facts.BREAKDOWN_COLUMNS))))
+    return _section("Where the time goes", body + "\n\n" + facts.breakdown_note(report, len(pairs)))
+
+
+def _scaling(report: Report) -> list[str]:
+    overheads, fits = facts.overhead_rows(report), facts.scaling_rows(report)
+    if not overheads and not fits:
+        return []
+    parts = []
+    if overheads:
+        parts.append("Measured on this machine:\n\n" + bullets(overheads))
+    if fits:
+        parts.append(table(facts.SCALING_COLUMNS, fits, right=(2, 3, 4, 5, 6)) + "\n\n" + facts.SCALING_NOTE)
+    return _section("Overheads and scaling", "\n\n".join(parts))
+
+
 def _warnings(report: Report) -> list[str]:
     if not report.warnings:
         return []
@@ -77,6 +100,8 @@ def render(report: Report) -> str:
     lines += _classification(report)
     lines += _section("Data against the caches", bullets(facts.data_rows(report)))
     lines += _trials(report)
+    lines += _breakdown(report)
+    lines += _scaling(report)
     lines += _section("Machine", bullets(facts.machine_rows(report)))
     lines += _section("Code", _fence(report.code))
     lines += ["", f"<sub>{facts.footer(report)}</sub>"]

@@ -17,6 +17,10 @@ from ..units import human_bytes, human_seconds
 # One colour per executor, the same in every plot, from matplotlib's default cycle.
 COLOURS = {"serial": "#7f7f7f", "threads": "#1f77b4", "processes": "#ff7f0e", "asyncio": "#2ca02c",
            "joblib": "#9467bd", "interpreters": "#8c564b", "dask": "#e377c2"}
+# One colour per part of a trial's time, the same in every report: the overheads in warm
+# colours, the useful work in blue, what the model cannot explain in grey.
+PART_COLOURS = {"startup": "#d62728", "dispatch": "#ff9f1c", "transfer": "#e8c547", "compute": "#1f77b4",
+                "imbalance": "#b0b0b0"}
 FIGSIZE = (7.0, 3.6)  # inches: wide enough for a laptop column, short enough to fit a printed page twice
 
 
@@ -28,6 +32,24 @@ def speedup_series(report: Report) -> dict[str, list[tuple[int, float]]]:
             per = best.setdefault(t.executor, {})
             per[t.workers] = max(per.get(t.workers, 0.0), t.speedup)
     return {executor: sorted(per.items()) for executor, per in best.items()}
+
+
+def fit_series(report: Report) -> dict[str, list[tuple[int, float]]]:
+    """executor -> [(workers, speedup the fitted USL curve predicts)], for executors with a fit.
+
+    Runs to the larger of the usable CPU count and the executor's largest measured pool,
+    as far as the fit in the report goes.
+    """
+    series: dict[str, list[tuple[int, float]]] = {}
+    measured = speedup_series(report)
+    for executor, fit in report.scaling.items():
+        if not isinstance(fit, dict) or not fit.get("predicted"):
+            continue
+        reach = max([report.machine.usable_cpus] + [w for w, _ in measured.get(executor, [])])
+        points = sorted((int(w), float(s)) for w, s in fit["predicted"].items() if int(w) <= reach)
+        if len(points) >= 2:
+            series[executor] = points
+    return series
 
 
 def chunk_series(report: Report) -> dict[str, list[tuple[int, float]]]:
@@ -94,19 +116,25 @@ def _draw_speedup(report: Report) -> Any:
         return None
     usable = report.machine.usable_cpus
     workers = sorted({w for points in series.values() for w, _ in points} | {1, usable})
+    fits = fit_series(report)
     fig, ax = _figure()
-    ax.plot(workers, workers, "--", color="#999999", label="ideal (linear)")
+    # Thin and solid, so it does not read as one of the dashed fitted curves.
+    ax.plot(workers, workers, "-", color="#bbbbbb", linewidth=1, label="ideal (linear)")
     ax.axhline(1.0, color=COLOURS["serial"], linewidth=1, linestyle=":", label="serial (1x)")
     ax.axvline(usable, color="#d62728", linewidth=1.5, linestyle="-.", label=f"usable CPUs ({usable})")
     for executor, points in series.items():
         xs, ys = zip(*points, strict=True)
         ax.plot(xs, ys, marker="o", color=COLOURS.get(executor), label=executor)
+    for executor, points in fits.items():
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, linestyle=(0, (4, 3)), linewidth=1.5, color=COLOURS.get(executor),
+                label=f"{executor} (USL fit)")
     rec = report.recommendation
     if rec.executor != "serial":
-            # A hollow ring, so the measured point it marks stays visible inside it.
+        # A hollow ring, so the measured point it marks stays visible inside it.
         ax.plot([rec.workers], [rec.expected_speedup], marker="o", markersize=16, linestyle="none",
                 markerfacecolor="none", markeredgecolor="black", markeredgewidth=1.5, label="advice")
-    best = max(s for points in series.values() for _, s in points)
+    best = max(s for points in [*series.values(), *fits.values()] for _, s in points)
     # The ideal line would dwarf the measurements if the axis followed it to the largest pool.
     ax.set_ylim(0, max(best, usable, 1.0) * 1.3)
     _log2_ticks(ax, workers)
@@ -170,6 +198,55 @@ def _draw_caches(report: Report) -> Any:
     return fig
 
 
+def _seconds_tick(seconds: float) -> str:
+    """A short axis label: round tick values need no trailing zeros ("200 ms", "1.2 s")."""
+    if seconds <= 0:
+        return "0"
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def _draw_breakdown(report: Report) -> Any:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    from .facts import BREAKDOWN_PARTS, breakdown_label, breakdown_trials, is_choice
+
+    pairs = breakdown_trials(report)
+    if not pairs:
+        return None
+    rec = report.recommendation
+    fig, ax = _figure()
+    fig.set_size_inches(FIGSIZE[0], 1.4 + 0.36 * len(pairs))
+    rows = list(range(len(pairs)))
+    left = [0.0] * len(pairs)
+    for key, label in BREAKDOWN_PARTS:
+        widths = [parts.get(key, 0.0) for _, parts in pairs]
+        ax.barh(rows, widths, left=left, height=0.62, color=PART_COLOURS[key], label=label,
+                edgecolor="white", linewidth=0.5)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    for y, (t, _) in enumerate(pairs):  # the measured time past the end of each bar
+        end = max(left[y], t.seconds or 0.0)
+        ax.annotate(human_seconds(t.seconds or 0.0), (end, y), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize="small", color="#444444")
+    ax.set_yticks(rows, [breakdown_label(t, rec).replace(" ◀ advice", "") for t, _ in pairs])
+    for tick, (t, _) in zip(ax.get_yticklabels(), pairs, strict=True):
+        if is_choice(t, rec):
+            tick.set_fontweight("bold")
+    ax.invert_yaxis()  # fastest on top, as in the table
+    ax.set_xlim(0, max(left + [t.seconds or 0.0 for t, _ in pairs]) * 1.18)  # room for the labels
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _seconds_tick(v)))
+    ax.set_xlabel("time for all calls (modelled split of the measured time)")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    # Above the bars, in one row in stacking order: the bars need the width more than a side legend.
+    fig.legend(loc="outside upper center", ncols=len(BREAKDOWN_PARTS), fontsize="small", frameon=False,
+               handlelength=1.2, columnspacing=1.2)
+    return fig
+
+
 def _render(name: str, draw: Callable[[Report], Any], report: Report) -> Optional[str]:
     import matplotlib
 
@@ -193,3 +270,8 @@ def chunk_plot(report: Report) -> Optional[str]:
 def cache_plot(report: Report) -> Optional[str]:
     """Working set against the per-core caches."""
     return _render("caches", _draw_caches, report)
+
+
+def breakdown_plot(report: Report) -> Optional[str]:
+    """Stacked bars of where each of the fastest trials' time goes; None without a breakdown."""
+    return _render("breakdown", _draw_breakdown, report)
