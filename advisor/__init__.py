@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "run_profile", "ProfileOptions", "Report", "detect_machine"]
+__all__ = ["__version__", "run_profile", "ProfileOptions", "Report", "detect_machine", "advise"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,8 +20,19 @@ def __getattr__(name: str) -> Any:
         from .model import Report
 
         return Report
+    if name == "advise":
+        from .api import advise
+
+        return advise
     if name == "detect_machine":
         from .machine import detect_machine
 
         return detect_machine
     raise AttributeError(name)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext advisor``: the %paradvise line magic and %%paradvise cell magic."""
+    from .jupyter import load_ipython_extension as load
+
+    load(ipython)

@@ -31,6 +31,8 @@ pools for functions that change module state themselves).
 """
 from __future__ import annotations
 
+import atexit
+import dataclasses
 import functools
 import inspect
 import os
@@ -42,9 +44,9 @@ import weakref
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar, overload
+from typing import Any, Callable, Iterable, Optional, ParamSpec, Protocol, Sequence, TypeVar, cast, overload
 
-from .capture import Recorder
+from .capture import Call, Recorder
 from .errors import AdvisorError
 from .model import Report
 
@@ -54,7 +56,8 @@ DEFAULT_EXECUTORS = ("serial", "threads", "processes")
 _OFF = ("off", "0", "false", "no")
 _ON = ("", "on", "1", "true", "yes", "auto")
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class NotTuned(AdvisorError, LookupError):
@@ -86,6 +89,19 @@ class Plan:
         return cls(source=source, **known)
 
 
+class Advised(Protocol[P, R]):
+    """What ``@advise`` gives back: the function itself, with these attributes (for type checkers)."""
+
+    plan: Optional[Plan]
+    recorded: list[Call]
+    __wrapped__: Callable[P, R]
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    def map(self, iterable: Iterable[Any]) -> list[R]: ...
+    def report(self) -> Report: ...
+    def tune(self, iterable: Optional[Iterable[Any]] = None) -> Plan: ...
+
+
 def serial_plan(source: str, size: str = "") -> Plan:
     return Plan("serial", 1, None, None, source, 1.0, size)
 
@@ -113,14 +129,14 @@ def _warn_once(tag: str, message: str) -> None:
 
 # -- the decorator ------------------------------------------------------------------------
 @overload
-def advise(fn: F) -> F: ...
+def advise(fn: Callable[P, R]) -> Advised[P, R]: ...
 @overload
 def advise(*, budget: Optional[float] = ..., executors: Optional[Sequence[str]] = ...,
-           timeout: Optional[float] = ...) -> Callable[[F], F]: ...
+           timeout: Optional[float] = ...) -> Callable[[Callable[P, R]], Advised[P, R]]: ...
 
 
-def advise(fn: Optional[F] = None, *, budget: Optional[float] = None, executors: Optional[Sequence[str]] = None,
-           timeout: Optional[float] = None) -> Any:
+def advise(fn: Optional[Callable[P, R]] = None, *, budget: Optional[float] = None,
+           executors: Optional[Sequence[str]] = None, timeout: Optional[float] = None) -> Any:
     """Give ``fn`` a self-tuning ``map``; ``fn`` itself is returned, so direct calls are unchanged.
 
     ``budget`` bounds the tuning sweep in seconds (default: as ``paradvise profile``, about
@@ -132,9 +148,9 @@ def advise(fn: Optional[F] = None, *, budget: Optional[float] = None, executors:
         if value is not None and value <= 0:
             raise ValueError(f"advise({label}=...) must be a positive number of seconds")
 
-    def decorate(target: F) -> F:
+    def decorate(target: Callable[P, R]) -> Advised[P, R]:
         Advisor(target, budget, chosen, timeout).attach()
-        return target
+        return cast("Advised[P, R]", target)
 
     return decorate(fn) if fn is not None else decorate
 
@@ -153,8 +169,8 @@ def _twin(fn: types.FunctionType) -> types.FunctionType:
     """A separate function object with the same code, defaults, closure and metadata."""
     twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
     twin.__kwdefaults__ = fn.__kwdefaults__
-    functools.update_wrapper(twin, fn, updated=())
-    del twin.__wrapped__
+    for name in ("__module__", "__qualname__", "__doc__", "__annotations__"):
+        setattr(twin, name, getattr(fn, name))
     return twin
 
 
@@ -177,6 +193,8 @@ class Advisor:
         self._function_fp: Optional[str] = None
         self._lock = threading.RLock()
         self.runners = RunnerSet(fn)
+        self.plan: Optional[Plan] = None
+        self.attached = False
 
     def attach(self) -> None:
         fn = self.fn
@@ -188,6 +206,7 @@ class Advisor:
         fn.plan = None  # type: ignore[attr-defined]
         fn.recorded = self.recorder.calls  # type: ignore[attr-defined]
         fn.__paradvise__ = self  # type: ignore[attr-defined]
+        self.attached = True
 
     # -- f.map ---------------------------------------------------------------------------
     def map(self, iterable: Iterable[Any]) -> list[Any]:
@@ -212,32 +231,53 @@ class Advisor:
         self._use(plan, size)
         return self.runners.run(plan, items)
 
-    def tune(self, iterable: Iterable[Any]) -> Plan:
-        """Measure now on ``iterable`` (even if the cache has a plan), store and use the result."""
-        items = list(iterable)
-        if not items:
-            raise ValueError(f"{self.fn.__qualname__}.tune() needs at least one item to measure")
+    def tune(self, iterable: Optional[Iterable[Any]] = None) -> Plan:
+        """Measure now (even if the cache has a plan), store and use the result.
+
+        With no argument, measure on the calls kept by ``PARADVISE=record`` (``f.recorded``).
+        """
         with self._lock:
-            self._tune_serially(items, _size_class(len(items)))
-        return self.fn.plan  # type: ignore[attr-defined, no-any-return]
+            if iterable is not None:
+                items = list(iterable)
+                if not items:
+                    raise ValueError(f"{self.fn.__qualname__}.tune() needs at least one item to measure")
+                self._tune_serially(items, _size_class(len(items)))
+            else:
+                self._tune_from(self._recorded_so_far(), _size_class(len(self.recorder.calls)))
+        assert self.plan is not None
+        return self.plan
+
+    def _recorded_so_far(self) -> Recorder:
+        """A finished copy of the recording, so that recording itself can go on."""
+        if not self.recorder.calls:
+            raise ValueError(f"{self.fn.__qualname__}.tune() without items needs calls recorded "
+                             f"under {MODE_ENV}=record")
+        copy = Recorder(calls=list(self.recorder.calls), original=self.fn, completed=True,
+                        pickle_error=self.recorder.pickle_error)
+        return copy
 
     def report(self) -> Report:
         """The report behind the plan the last ``map`` used."""
         size = self._last_size
         stored = self._reports.get(size) if size is not None else None
-        if stored is None:
-            plan = getattr(self.fn, "plan", None)
+        if size is None or stored is None:
+            source = self.plan.source if self.plan is not None else None
             reason = {None: "call f.map(items) first", "off": "PARADVISE=off skips tuning",
                       "record": "PARADVISE=record skips tuning",
-                      "fallback": "tuning failed, so it runs serially"}.get(plan and plan.source, "no report kept")
+                      "fallback": "tuning failed, so it runs serially"}.get(source, "no report kept")
             raise NotTuned(f"{self.fn.__qualname__} has no tuning report yet: {reason}.")
         if not isinstance(stored, Report):
-            stored = self._reports[size] = Report.from_json(stored)
+            try:
+                stored = self._reports[size] = Report.from_json(stored)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise NotTuned(f"the cached report of {self.fn.__qualname__} cannot be read ({exc}); "
+                               "f.tune(items) measures again.") from None
         return stored
 
     def _use(self, plan: Plan, size: Optional[str] = None) -> None:
-        self.fn.plan = plan  # type: ignore[attr-defined]
-        self._last_size = size
+        self.plan, self._last_size = plan, size
+        if self.attached:
+            self.fn.plan = plan  # type: ignore[attr-defined]
 
     # -- tuning --------------------------------------------------------------------------
     def _tune_serially(self, items: list[Any], size: str) -> list[Any]:
@@ -245,6 +285,10 @@ class Advisor:
         call = recorder.wrap(self.fn)
         results = [call(x) for x in items]  # an exception ends the map here, as in a serial loop
         recorder.finish()
+        self._tune_from(recorder, size)
+        return results
+
+    def _tune_from(self, recorder: Recorder, size: str) -> None:
         try:
             report = tune_recorded(self.fn, recorder, budget=self.budget, timeout=self.timeout,
                                    executors=self.executors)
@@ -253,14 +297,15 @@ class Advisor:
                 f"could not tune {self.fn.__qualname__} ({type(exc).__name__}: {exc}); it runs serially."))
             self._plans[size] = serial_plan("fallback", size)
             self._use(self._plans[size])
-            return results
+            return
         rec = report.recommendation
         plan = Plan(rec.executor, rec.workers, rec.chunksize, rec.start_method, "tuned",
                     rec.expected_speedup, size, self._key(size))
+        if plan.executor not in EXECUTORS:  # advice ``map`` has no pool for: keep the serial loop
+            plan = dataclasses.replace(plan, executor="serial", workers=1, chunksize=None, start_method=None)
         self._plans[size], self._reports[size] = plan, report
-        self._store(plan, report, len(items))
+        self._store(plan, report, len(recorder.calls))
         self._use(plan, size)
-        return results
 
     # -- the cache -----------------------------------------------------------------------
     def _key(self, size: str) -> str:
@@ -350,12 +395,32 @@ def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optiona
     options = SweepOptions(
         budget_s=budget or default_budget(loop_s), trial_timeout_s=timeout or default_timeout(loop_s),
         executors=[e for e in executors if e != "serial"], usable_cpus=machine.usable_cpus,
-        start_method=start_method, folders=_folders(path))
+        start_method=start_method, folders=_folders(path),
+        # Pools stay warm, so start-up is paid once: time only the start method the pool will use.
+        start_methods=(start_method,), main_guard=_has_main_guard(path))
     measurement = measure_target(recorder, module_of(fn), fn.__name__, False, options)
     located = Located(function=FunctionDef(fn.__name__, fn.__code__.co_firstlineno, False),
                       script_seconds=loop_s, located_by="@advise", calls=len(recorder.calls),
                       loop_seconds=loop_s)
-    return build_report(machine, path, located, measurement, _has_main_guard(path), loop_s)
+    report = build_report(machine, path, located, measurement, _has_main_guard(path), loop_s)
+    return dataclasses.replace(report, code=_code_for(fn, path, report, measurement.call_style))
+
+
+def _code_for(fn: types.FunctionType, path: Path, report: Report, style: str) -> str:
+    """The emitted code, importing ``fn`` from its module (or from nowhere, in a notebook)."""
+    from .present.code import emit, import_line
+
+    rec, name = report.recommendation, fn.__name__
+    if fn.__module__ != "__main__":
+        code = emit(rec, f"{fn.__module__}.py", name, style)  # the import names the module, not the file
+    elif path.is_file():
+        code = report.code
+    else:
+        code = emit(rec, "notebook.py", name, style).replace(
+            import_line("notebook", name), f"# {name} is defined in this notebook")
+    if getattr(fn, "__paradvise__", None) is not None:
+        code = f"# With @advise kept, {name}.map(items) runs this plan for you (with a warm pool).\n" + code
+    return code
 
 
 def _folders(path: Path) -> list[str]:
@@ -395,11 +460,12 @@ class RunnerSet:
         self.fn = fn
         self.pools: dict[tuple[str, int, Optional[str]], Any] = {}
         self.pid = os.getpid()
+        self.by_reference: Optional[bool] = None
         self._lock = threading.Lock()
         _LIVE.add(self)
 
     def run(self, plan: Plan, items: list[Any]) -> list[Any]:
-        if plan.executor == "serial" or not items:
+        if plan.executor == "serial" or not items or (plan.executor == "processes" and not self._picklable()):
             return [self.fn(x) for x in items]
         pool = self._pool(plan)
         if plan.executor == "threads":
@@ -408,6 +474,21 @@ class RunnerSet:
                 return [r for part in pool.map(_Chunked(self.fn), chunks) for r in part]
             return list(pool.map(self.fn, items))
         return self._run_processes(pool, plan, items)
+
+    def _picklable(self) -> bool:
+        """Workers get the function by reference (module and name); a plan from the cache may
+        meet a function that is not reachable that way here (renamed, nested): run it serially."""
+        if self.by_reference is None:
+            import pickle
+
+            try:
+                self.by_reference = pickle.loads(pickle.dumps(self.fn)) is self.fn
+            except Exception:  # noqa: BLE001 - any failure means workers could not load it
+                self.by_reference = False
+            if not self.by_reference:
+                _warn_once(f"pickle:{self.fn.__qualname__}", (
+                    f"{self.fn.__qualname__} cannot be sent to worker processes by name; it runs serially."))
+        return self.by_reference
 
     def _run_processes(self, pool: Any, plan: Plan, items: list[Any]) -> list[Any]:
         from .sweep.backends import WorkerDied, _wait_watching_workers
@@ -469,7 +550,5 @@ def shutdown_pools() -> None:
     for runners in list(_LIVE):
         runners.close()
 
-
-import atexit  # noqa: E402 - registered once, after everything it needs exists
 
 atexit.register(shutdown_pools)
