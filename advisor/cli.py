@@ -66,6 +66,15 @@ def main() -> None:
     """Should I parallelize this, and how? paradvise measures and tells you."""
 
 
+def _register_cache_commands() -> None:
+    from .cli_cache import cache  # click and the standard library only: cheap to import
+
+    main.add_command(cache)
+
+
+_register_cache_commands()
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the machine facts as JSON.")
 def machine(as_json: bool) -> None:
@@ -96,26 +105,34 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Optional[float]
 @click.option("--budget", type=float, callback=_positive, metavar="SECONDS",
               help="Bound the whole sweep (default: a few times the loop's own run time).")
 @click.option("--timeout", type=float, callback=_positive, metavar="SECONDS", help="Bound one trial.")
-@click.option("--executors", default="serial,threads,processes,asyncio", show_default=True,
-              help="Comma-separated executors to try.")
+@click.option("--executors", default=None,
+              help="Comma-separated executors to try (default: serial,threads,processes,asyncio, "
+                   "plus dask with --dask).")
+@click.option("--dask", "dask", metavar="ADDRESS|local",
+              help="Also measure Dask: on a fresh LocalCluster (local) or the scheduler at ADDRESS.")
+@click.option("--target-seconds", type=float, callback=_positive, metavar="SECONDS",
+              help="With --dask: project the cluster size that maps the whole loop this fast "
+                   "(default: a tenth of the serial time).")
 @click.option("--json", "json_path", metavar="PATH", help="Write the JSON report here.")
 @click.option("--markdown", "markdown_path", metavar="PATH", help="Write a Markdown report here.")
 @click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report with plots here.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of paradvise's own errors.")
 def profile(script: str, script_args: tuple[str, ...], function: Optional[str], budget: Optional[float],
-            timeout: Optional[float], executors: str, json_path: Optional[str], markdown_path: Optional[str],
+            timeout: Optional[float], executors: Optional[str], dask: Optional[str],
+            target_seconds: Optional[float], json_path: Optional[str], markdown_path: Optional[str],
             html_path: Optional[str], quiet: bool, debug: bool) -> None:
     """Profile SCRIPT, find its hot function, measure it in parallel, advise.
 
     Arguments after SCRIPT (use -- before ones that start with a dash) go to the script.
     """
-    from .profile import ProfileOptions, require_executors
+    from .profile import ProfileOptions, choose_executors
 
     def work() -> None:
-        names = [e.strip() for e in executors.split(",") if e.strip()]
+        names = None if executors is None else [e.strip() for e in executors.split(",") if e.strip()]
         options = ProfileOptions(script=script, args=list(script_args), function=function, budget_s=budget,
-                                 timeout_s=timeout, executors=require_executors(names))
+                                 timeout_s=timeout, executors=choose_executors(names, dask), dask=dask,
+                                 target_seconds=target_seconds)
         report = _run_with_progress(options, quiet)
         _write_outputs(report, json=json_path, markdown=markdown_path, html=html_path)
         _show(report, quiet)

@@ -135,7 +135,8 @@ def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False) -> dict[str,
     options = SweepOptions(budget_s=spec["budget_s"], trial_timeout_s=spec["timeout_s"],
                            executors=spec["executors"], usable_cpus=spec["usable_cpus"],
                            start_method=spec.get("start_method", "fork"), folders=spec.get("folders", []),
-                           main_guard=spec.get("main_guard", True))
+                           main_guard=spec.get("main_guard", True), dask=spec.get("dask"),
+                           dask_workers=spec.get("dask_workers", 0))
     module = sys.modules["__main__"]
     progress = spec.get("progress")
 

@@ -118,7 +118,8 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
         working_set_bytes=sizes["arg_bytes"] + max(sizes["peak_alloc_bytes"], sizes["result_bytes"]),
         overheads=facts.overheads, trials=trials, warnings=warnings,
         exclusions=exclusions_for(sweep, recorder, name),
-        errors=sum(1 for c in recorder.calls if c.error), sweep_seconds=time.monotonic() - started)
+        errors=sum(1 for c in recorder.calls if c.error), sweep_seconds=time.monotonic() - started,
+        dask={"scheduler": options.dask, "runs": sweep.dask_runs} if options.dask else {})
 
 
 def with_speedups(trials: list[Trial]) -> list[Trial]:
@@ -158,7 +159,9 @@ def state_warnings(sweep: Sweep, recorder: Recorder, name: str) -> list[Warning]
 
 def exclusions_for(sweep: Sweep, recorder: Recorder, name: str) -> dict[str, str]:
     if sweep.mutated_globals or sweep.mutated_args:
-        return {"processes": f"{name} mutates shared state that worker processes would not send back"}
+        why = f"{name} mutates shared state that worker processes would not send back"
+        # Dask's workers are separate processes too.
+        return {"processes": why, **({"dask": why} if sweep.options.dask else {})}
     if recorder.pickle_error:
         return {"processes": "the arguments cannot be pickled"}
     return {}

@@ -192,6 +192,9 @@ class Report(_JsonMixin):
     # Per trial (same order as ``trials``): modelled seconds of start-up, dispatch,
     # transfer, compute and imbalance; None for failed trials.
     breakdown: list[Optional[dict[str, float]]] = field(default_factory=list)
+    # With --dask: the scheduler, start-up and per-task overhead measured on the Dask trials,
+    # and the projected cluster size for --target-seconds (analyse/dask_projection.py).
+    dask: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Report":
@@ -223,6 +226,9 @@ class Measurement(_JsonMixin):
     errors: int = 0  # recorded calls that raised
     late: bool = False  # True when the sweep ran after the script's loop had ended
     sweep_seconds: float = 0.0
+    # With --dask: {"scheduler": "local" or an address, "runs": per Dask trial its
+    # workers, chunksize, median seconds and phase times (startup_s, map_s)}.
+    dask: dict[str, Any] = field(default_factory=dict)
 
     @property
     def typical_call_seconds(self) -> float:

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import __version__
+from .analyse import space
 from .analyse.breakdown import all_breakdowns
 from .analyse.classify import classify, fits_in
+from .analyse.dask_projection import summary as dask_summary
 from .analyse.model_fit import fit_all
 from .analyse.recommend import recommend
 from .errors import AdvisorError, ScriptFailed, UsageError
@@ -43,7 +45,12 @@ RERUN_SLACK_S = 15.0
 # Loops shorter than this gain nothing worth the change from any parallel scheme.
 TOO_SHORT_S = 0.02
 DEFAULT_EXECUTORS = ("serial", "threads", "processes", "asyncio")
-SUPPORTED_EXECUTORS = DEFAULT_EXECUTORS + ("joblib",)
+SUPPORTED_EXECUTORS = DEFAULT_EXECUTORS + ("joblib", "dask")
+# Checking that a --dask scheduler answers gives up after this long (distributed's default is 30 s).
+DASK_CHECK_TIMEOUT_S = 10.0
+# With --dask and no --budget, the default budget grows by this many Dask trials (the
+# planner's two batchings), each a cluster start-up on top of the loop.
+DASK_TRIALS_IN_DEFAULT_BUDGET = 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class ProfileOptions:
     budget_s: Optional[float] = None
     timeout_s: Optional[float] = None
     executors: tuple[str, ...] = DEFAULT_EXECUTORS
+    dask: Optional[str] = None  # "local" or a scheduler address
+    target_seconds: Optional[float] = None  # for the Dask cluster-size projection
 
 
 @dataclass
@@ -73,20 +82,43 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
         require_function(tree, options.function, path)
     argv = [options.script, *options.args]
     machine = detect_machine()
+    dask_workers = dask_cluster_workers(options.dask, machine.usable_cpus) if "dask" in options.executors else 0
     workdir = new_workdir()
     try:
         progress.stage("Locating the hot function (scalene)")
         located = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir)
         calls, loop_s = located.calls, located.loop_seconds
-        budget = options.budget_s or default_budget(loop_s)
-        timeout = options.timeout_s or default_timeout(loop_s)
+        budget = options.budget_s or default_budget(loop_s) + DASK_TRIALS_IN_DEFAULT_BUDGET * dask_trial_s(
+            loop_s, dask_workers)
+        timeout = options.timeout_s or max(default_timeout(loop_s), 2 * dask_trial_s(loop_s, dask_workers))
         progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
         guard = has_main_guard(tree)
         measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, guard, workdir,
-                               progress)
+                               progress, dask_workers)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return build_report(machine, path, located, measurement, guard, loop_s)
+    return build_report(machine, path, located, measurement, guard, loop_s, dask_target_s=options.target_seconds)
+
+
+def dask_cluster_workers(address: Optional[str], usable_cpus: int) -> int:
+    """Workers the Dask trials run on: this machine's usable CPUs, or an existing cluster's threads.
+
+    An address is checked here, before the script runs, so a wrong one fails at once.
+    """
+    if not address:
+        return 0
+    if address == "local":
+        return usable_cpus
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=DASK_CHECK_TIMEOUT_S) as client:
+            threads = sum(client.nthreads().values())
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is the address's fault
+        raise UsageError(f"Cannot reach the Dask scheduler at {address}: {exc}") from None
+    if threads < 1:
+        raise UsageError(f"The Dask scheduler at {address} has no workers.")
+    return threads
 
 
 def default_budget(loop_s: float) -> float:
@@ -97,13 +129,20 @@ def default_timeout(loop_s: float) -> float:
     return max(MIN_DEFAULT_TIMEOUT_S, TIMEOUT_PER_LOOP_SECOND * loop_s)
 
 
+def dask_trial_s(loop_s: float, dask_workers: int) -> float:
+    """A rough time for one Dask trial (0 without Dask): cluster start-up and shut-down, plus the loop."""
+    if not dask_workers:
+        return 0.0
+    return space.DASK_START_S + space.DASK_START_PER_WORKER_S * dask_workers + loop_s
+
+
 def rerun_timeout(script_s: float, sweep_s: float) -> float:
     return RERUN_FACTOR * script_s + sweep_s + RERUN_SLACK_S
 
 
 def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: float, timeout: float,
              machine: Machine, options: ProfileOptions, main_guard: bool, workdir: Path,
-             progress: Progress) -> Measurement:
+             progress: Progress, dask_workers: int = 0) -> Measurement:
     progress_file = workdir / "progress.jsonl"
     spec = {
         "mode": "capture", "script": str(path), "argv": argv, "function": located.function.name,
@@ -111,7 +150,7 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         "budget_s": budget, "timeout_s": timeout, "usable_cpus": machine.usable_cpus,
         "executors": [e for e in options.executors if e != "serial"], "start_method": "fork",
         "folders": sorted({os.getcwd(), str(path.parent)}), "progress": str(progress_file),
-        "main_guard": main_guard,
+        "main_guard": main_guard, "dask": options.dask if dask_workers else None, "dask_workers": dask_workers,
     }
     seen = [0]
 
@@ -149,7 +188,7 @@ def has_main_guard(tree: ast.Module) -> bool:
 
 # -- analysis (pure) ---------------------------------------------------------------------
 def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
-                 main_guard: bool, loop_s: float) -> Report:
+                 main_guard: bool, loop_s: float, dask_target_s: Optional[float] = None) -> Report:
     target = Target(
         name=located.function.name, file=str(path), line=located.function.line, calls=m.items,
         per_call_seconds=m.typical_call_seconds, is_coroutine=located.function.is_coroutine,
@@ -165,10 +204,12 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
         schema_version=SCHEMA_VERSION, tool={"name": "paradvise", "version": __version__},
         machine=machine, target=target, classification=classification, data=data, trials=m.trials,
         recommendation=recommendation, warnings=warnings,
-        code=emit(recommendation, str(path), target.name, m.call_style),
+        code=emit(recommendation, str(path), target.name, m.call_style, m.dask.get("scheduler")),
         script={"path": str(path), "cwd": os.getcwd()},
         overheads=dict(m.overheads), scaling=fit_all(m.trials, machine.usable_cpus),
         breakdown=all_breakdowns(m, classification.kind, machine.usable_cpus),
+        dask=dask_summary(m.dask.get("scheduler"), m.dask.get("runs", []), m.typical_call_seconds,
+                          m.items_measured or m.items, m.items, dask_target_s),
         timings={"script_s": located.script_seconds, "loop_s": loop_s, "sweep_s": m.sweep_seconds,
                  "per_call_median_s": m.per_call["median"], "per_call_serial_s": m.typical_call_seconds},
     )
@@ -197,6 +238,15 @@ def advice_warnings(machine: Machine, m: Measurement, rec: Recommendation, cls: 
             "The target was called fewer times than in the previous run, so the sweep ran after the "
             "script's loop had ended; resources the script tears down may have been gone.")))
     return out
+
+
+def choose_executors(names: Optional[list[str]], dask: Optional[str]) -> tuple[str, ...]:
+    """--executors as given, or the defaults plus dask when --dask names a cluster."""
+    if names is None:
+        return DEFAULT_EXECUTORS + (("dask",) if dask else ())
+    if "dask" in names and not dask:
+        raise UsageError("Measuring dask needs a cluster: add --dask local or --dask tcp://HOST:PORT.")
+    return require_executors(names)
 
 
 def require_executors(names: list[str]) -> tuple[str, ...]:

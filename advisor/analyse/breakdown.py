@@ -11,6 +11,7 @@ import math
 from typing import Optional
 
 from ..model import Measurement, Trial
+from .dask_projection import per_task_overhead, run_for, shutdown_seconds, tasks_of
 
 PARTS = ("startup", "dispatch", "transfer", "compute", "imbalance")
 
@@ -25,7 +26,19 @@ def _parallelism(trial: Trial, kind: str, usable: int, items: int) -> float:
     return float(min(trial.workers, usable))
 
 
+def _dask_parts(trial: Trial, m: Measurement, items: int) -> tuple[float, float]:
+    """Start-up plus shut-down, and dispatch, from the phases the Dask trial itself measured."""
+    runs = m.dask.get("runs", [])
+    run = run_for(runs, trial.workers, trial.chunksize)
+    if run is None:
+        return 0.0, 0.0
+    per_task = per_task_overhead(runs, m.typical_call_seconds, items) or 0.0
+    return run["startup_s"] + shutdown_seconds(run), tasks_of(items, trial.chunksize) * per_task
+
+
 def _startup(trial: Trial, m: Measurement) -> float:
+    if trial.executor == "dask":
+        return _dask_parts(trial, m, m.items_measured or m.items)[0]
     if trial.executor in ("processes", "joblib"):
         method = trial.start_method or "fork"
         probe = m.overheads.get(f"start_{method}_s", m.overheads.get("process_start_s", 0.0))
@@ -37,6 +50,8 @@ def _startup(trial: Trial, m: Measurement) -> float:
 def _dispatch(trial: Trial, m: Measurement, items: int) -> float:
     if trial.executor == "serial":
         return 0.0
+    if trial.executor == "dask":
+        return _dask_parts(trial, m, items)[1]
     chunks = math.ceil(items / max(1, trial.chunksize or 1))
     per_task = m.overheads.get("process_task_s" if trial.executor in ("processes", "joblib") else "thread_task_s", 0.0)
     return chunks * per_task

@@ -6,6 +6,7 @@ over ``items``, with the exact pool, workers and chunksize that were measured.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 from ..model import Recommendation
 
@@ -49,6 +50,31 @@ def map_{name}(items):
     with context.Pool(processes={workers}) as pool:
         return pool.{map_name}({name}, items, chunksize={chunksize})
 ''',
+    "dask": '''{dask_import}
+
+
+def map_{name}(items):
+    # The main guard below matters: Dask's worker processes may import this module.
+    {dask_with}
+        return client.gather(client.map({name}, items, pure=False))
+''',
+    "dask_chunked": '''{dask_import}
+
+CHUNKSIZE = {chunksize}
+
+
+def _{name}_chunk(chunk):
+    return [{call}(x) for x in chunk]
+
+
+def map_{name}(items):
+    # The main guard below matters: Dask's worker processes may import this module.
+    items = list(items)
+    chunks = [items[i:i + CHUNKSIZE] for i in range(0, len(items), CHUNKSIZE)]
+    {dask_with}
+        parts = client.gather(client.map(_{name}_chunk, chunks, pure=False))
+    return [result for part in parts for result in part]
+''',
     "asyncio": '''import asyncio
 
 
@@ -80,13 +106,17 @@ if __name__ == "__main__":
 
 
 def _template_key(rec: Recommendation) -> str:
-    if rec.executor == "threads" and rec.chunksize and rec.chunksize > 1:
-        return "threads_chunked"
+    if rec.executor in ("threads", "dask") and rec.chunksize and rec.chunksize > 1:
+        return f"{rec.executor}_chunked"
     return rec.executor if rec.executor in TEMPLATES else "serial"
 
 
-def emit(rec: Recommendation, script: str, name: str, call_style: str = "single") -> str:
-    """Python source for ``rec``; ``call_style`` "star" means items are argument tuples."""
+def emit(rec: Recommendation, script: str, name: str, call_style: str = "single",
+         dask_address: Optional[str] = None) -> str:
+    """Python source for ``rec``; ``call_style`` "star" means items are argument tuples.
+
+    ``dask_address``: the scheduler the Dask trials used ("local" or None: a LocalCluster).
+    """
     key = _template_key(rec)
     star = call_style == "star"
     fields = {
@@ -94,13 +124,27 @@ def emit(rec: Recommendation, script: str, name: str, call_style: str = "single"
         "chunksize": rec.chunksize or 1, "start_method": rec.start_method or "fork",
         "call": name, "map_name": "starmap" if star else "map",
         "summary": summary(rec), "import_line": import_line(Path(script).stem, name),
+        **dask_fields(rec.workers, dask_address),
     }
     body = TEMPLATES[key].format(**fields)
     if star and key != "processes":
         body = body.replace(f"{name}(x)", f"{name}(*x)").replace(f"pool.map({name}, items)",
                                                                    f"pool.map(lambda x: {name}(*x), items)")
+        body = body.replace(f"client.map({name}, items", f"client.map(lambda x: {name}(*x), items")
     footer = FOOTER["asyncio" if key == "asyncio" else "default"].format(**fields)
     return HEADER.format(**fields) + body + footer
+
+
+def dask_fields(workers: int, address: Optional[str]) -> dict[str, str]:
+    """The Dask import and ``with`` line: connect to ``address``, or start a LocalCluster like the trials."""
+    if address and address != "local":
+        return {"dask_import": "from dask.distributed import Client",
+                "dask_with": ("# The workers must be able to import the target's module "
+                              "(client.upload_file sends it).\n"
+                              f"    with Client({address!r}) as client:")}
+    return {"dask_import": "from dask.distributed import Client, LocalCluster",
+            "dask_with": (f"with LocalCluster(n_workers={workers}, threads_per_worker=1, processes=True) as cluster, "
+                          "Client(cluster) as client:")}
 
 
 def import_line(module: str, name: str) -> str:

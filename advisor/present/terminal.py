@@ -1,6 +1,8 @@
 """The terminal report (rich): verdict first, then the numbers behind it."""
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.syntax import Syntax
@@ -65,7 +67,21 @@ def facts_table(report: Report) -> Table:
         table.add_row("overheads", overheads_line(report.overheads))
     for executor, fit in report.scaling.items():
         table.add_row("scaling", scaling_line(executor, fit))
+    if report.dask:
+        table.add_row("dask", dask_line(report.dask))
     return table
+
+
+def dask_line(dask: dict[str, Any]) -> str:
+    where = "a local cluster" if dask["scheduler"] == "local" else f"the scheduler at {dask['scheduler']}"
+    projection = dask.get("projection")
+    if not projection:
+        return f"{where}: {dask.get('note', 'nothing measured')}"
+    measured = (f"{where} with {dask['workers']} workers: start-up {human_seconds(dask['startup_s'])}, "
+                f"shut-down {human_seconds(dask['shutdown_s'])}, {human_seconds(dask['per_task_overhead_s'])} "
+                "per task")
+    target = f"target {human_seconds(projection['target_seconds'])} ({projection['target_source']})"
+    return f"{measured}; {target}: {projection['note']}"
 
 
 def overheads_line(overheads: dict[str, float]) -> str:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import multiprocessing
 import multiprocessing.pool
 import signal
+import sys
 import time
+import types
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 # How often a process pool's workers are checked for having died (Pool itself never notices).
 WORKER_CHECK_SECONDS = 0.02
@@ -124,11 +128,97 @@ def joblib_available() -> bool:
     return True
 
 
+# Connecting to an existing scheduler gives up after this long (distributed's own default is 30 s).
+DASK_CONNECT_TIMEOUT_S = 10.0
+# Phases of the last Dask map in this process, in seconds: "startup_s" (import, cluster
+# start-up or connection, until the workers are up), "map_s" (submit to last result) and
+# "compute_s" (the tasks' own run time on the workers, summed: the rest of map_s is dispatch).
+# A trial child runs exactly one map, so it reads back its own.
+DASK_PHASES: dict[str, float] = {}
+
+
+def run_dask(fn: Callable[[Any], Any], items: list[Any], workers: int, chunksize: Optional[int] = None,
+             start_method: Optional[str] = None, address: str = "local") -> list[Any]:
+    """``client.map`` + ``client.gather`` on a fresh LocalCluster or on the scheduler at ``address``."""
+    started = time.perf_counter()
+    with dask_client(address, workers) as client:
+        ready = time.perf_counter()
+        DASK_PHASES["startup_s"] = ready - started
+        results = _dask_map(client, fn, items, chunksize)
+        DASK_PHASES["map_s"] = time.perf_counter() - ready
+    return results
+
+
+@contextmanager
+def dask_client(address: str, workers: int) -> Iterator[Any]:
+    """A connected client; a local cluster is closed with it, workers and nannies included."""
+    from distributed import Client, LocalCluster
+
+    if address != "local":
+        _ship_advisor_by_value()
+        with Client(address, timeout=DASK_CONNECT_TIMEOUT_S) as client:
+            yield client
+        return
+    with _main_without_path():
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+@contextmanager
+def _main_without_path() -> Iterator[None]:
+    """Hide the script from Dask's spawned workers while they start.
+
+    multiprocessing's spawn re-runs ``__main__.__file__`` in every new worker, which for a
+    script without a main guard would run its whole loop again there. The target is sent
+    by value (cloudpickle), so the workers do not need the script.
+    """
+    real = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = real
+
+
+def _ship_advisor_by_value() -> None:
+    """A remote cluster may not have paradvise installed: send its small wrappers by value."""
+    import cloudpickle
+
+    from . import items as items_mod
+
+    for module in (sys.modules[__name__], items_mod):
+        cloudpickle.register_pickle_by_value(module)
+
+
+@dataclass(frozen=True)
+class _TimedCall:
+    """The call's result and its run time on the worker, to tell compute from dispatch."""
+
+    fn: Callable[[Any], Any]
+
+    def __call__(self, item: Any) -> tuple[Any, float]:
+        started = time.perf_counter()
+        result = self.fn(item)
+        return result, time.perf_counter() - started
+
+
+def _dask_map(client: Any, fn: Callable[[Any], Any], items: list[Any], chunksize: Optional[int]) -> list[Any]:
+    chunked = bool(chunksize and chunksize > 1)
+    call, parts = (_ChunkCall(fn), _chunks(items, chunksize or 1)) if chunked else (fn, items)
+    pairs = client.gather(client.map(_TimedCall(call), parts, pure=False))
+    DASK_PHASES["compute_s"] = sum(seconds for _, seconds in pairs)
+    results = [result for result, _ in pairs]
+    return [r for part in results for r in part] if chunked else results
+
+
 BACKENDS: dict[str, Callable[..., list[Any]]] = {
     "serial": run_serial,
     "threads": run_threads,
     "processes": run_processes,
     "joblib": run_joblib,
+    "dask": run_dask,
 }
 ASYNC_BACKENDS: dict[str, Callable[..., list[Any]]] = {
     "serial": run_async_serial,
@@ -136,10 +226,12 @@ ASYNC_BACKENDS: dict[str, Callable[..., list[Any]]] = {
 }
 
 
-def backend_for(executor: str, is_coroutine: bool) -> Callable[..., list[Any]]:
+def backend_for(executor: str, is_coroutine: bool, dask_address: Optional[str] = None) -> Callable[..., list[Any]]:
     table = ASYNC_BACKENDS if is_coroutine else BACKENDS
     if executor not in table:
         raise KeyError(executor)
+    if executor == "dask":
+        return functools.partial(run_dask, address=dask_address or "local")
     return table[executor]
 
 

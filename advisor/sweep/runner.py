@@ -52,6 +52,11 @@ class SweepOptions:
     # so they are tried on the best process configuration only when it has a main guard.
     start_methods: tuple[str, ...] = ("fork", "forkserver", "spawn")
     main_guard: bool = True
+    # "local" (a fresh LocalCluster per trial) or a scheduler address; None: no Dask trials.
+    dask: Optional[str] = None
+    # Workers the Dask trials use: the usable CPUs for a local cluster, the existing
+    # cluster's threads for a scheduler address.
+    dask_workers: int = 0
 
 
 @dataclass
@@ -148,6 +153,8 @@ class Sweep:
         self.mutated_globals: list[str] = []
         self.mutated_args = False
         self.nondeterministic = False
+        # Per Dask trial: its configuration and median phase times (see backends.DASK_PHASES).
+        self.dask_runs: list[dict[str, Any]] = []
         self.clock = clock or Clock(options.budget_s)
 
     # -- one configuration ---------------------------------------------------------
@@ -156,14 +163,15 @@ class Sweep:
 
         def body() -> dict[str, Any]:
             fn = subject.prepare_child()
-            run = backends.backend_for(config.executor, subject.is_coroutine)
+            run = backends.backend_for(config.executor, subject.is_coroutine, options.dask)
             if inspect_state:
                 before_globals = state.globals_digest(subject.module.__dict__)
                 before_files = probes.folder_listing(options.folders)
                 before_items = _pickled_or_none(subject.items)
             seconds, results = backends.timed(
                 lambda: run(fn, subject.items, config.workers, config.chunksize, config.start_method))
-            out: dict[str, Any] = {"seconds": seconds, "results": results if first else None}
+            out: dict[str, Any] = {"seconds": seconds, "results": results if first else None,
+                                   "phases": dict(backends.DASK_PHASES)}
             if inspect_state:
                 out["globals"] = state.changed_globals(before_globals, state.globals_digest(subject.module.__dict__))
                 out["files"] = probes.changed_files(before_files, probes.folder_listing(options.folders))
@@ -176,6 +184,7 @@ class Sweep:
     def measure(self, config: space.Config, estimate_s: float, configs_left: int) -> Trial:
         reps = repeats_for(estimate_s, self.clock.left(), configs_left)
         seconds: list[float] = []
+        phases: list[dict[str, float]] = []
         results_match: Optional[bool] = None
         for rep in range(reps):
             first = rep == 0
@@ -185,13 +194,25 @@ class Sweep:
                 return self._failed(config, outcome, seconds)
             value = outcome.value
             seconds.append(value["seconds"])
+            phases.append(value.get("phases") or {})
             if first:
                 results_match = self._check(config, value)
                 if self._clearly_slower(value["seconds"]):
                     break  # repeats cannot make it a contender; spend the budget elsewhere
         median = statistics.median(seconds)
+        if config.executor == "dask":
+            self._note_dask_run(config, seconds, phases)
         return Trial(config.executor, config.workers, config.chunksize, config.start_method,
                      median, None, True, None, seconds, mad(seconds), results_match)
+
+    def _note_dask_run(self, config: space.Config, seconds: list[float], phases: list[dict[str, float]]) -> None:
+        run: dict[str, Any] = {"workers": config.workers, "chunksize": config.chunksize,
+                               "seconds": statistics.median(seconds)}
+        for phase in ("startup_s", "map_s", "compute_s"):
+            values = [p[phase] for p in phases if phase in p]
+            if values:
+                run[phase] = statistics.median(values)
+        self.dask_runs.append(run)
 
     def _clearly_slower(self, seconds: float) -> bool:
         best = min((t.seconds for t in self.trials if t.ok and t.seconds), default=None)
@@ -302,4 +323,5 @@ class Facts:
             gil_free=speedup >= GIL_FREE_SPEEDUP, is_coroutine=subject.is_coroutine,
             process_start_s=self.overheads.get("process_start_s", 0.05),
             process_task_s=self.overheads.get("process_task_s", 1e-4),
-            thread_task_s=self.overheads.get("thread_task_s", 2e-5))
+            thread_task_s=self.overheads.get("thread_task_s", 2e-5),
+            dask_workers=options.dask_workers if options.dask else 0)
