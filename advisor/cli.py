@@ -133,7 +133,12 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
         options = ProfileOptions(script=script, args=list(script_args), function=function, budget_s=budget,
                                  timeout_s=timeout, executors=choose_executors(names, dask), dask=dask,
                                  target_seconds=target_seconds)
-        report = _run_with_progress(options, quiet)
+        try:
+            report = _run_with_progress(options, quiet)
+        except Interrupted as interrupted:
+            if interrupted.partial is not None:  # keep what was measured, marked as partial
+                _write_outputs(interrupted.partial, json=json_path, markdown=markdown_path, html=html_path)
+            raise
         _write_outputs(report, json=json_path, markdown=markdown_path, html=html_path)
         _show(report, quiet)
 

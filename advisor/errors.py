@@ -46,4 +46,7 @@ class NothingToMeasure(AdvisorError):
 
 
 class Interrupted(AdvisorError):
+    """SIGINT or SIGTERM. ``partial`` is a report of what was measured, when there is one."""
+
     exit_code = 130
+    partial: object = None

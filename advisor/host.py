@@ -140,13 +140,17 @@ def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False) -> dict[str,
     module = sys.modules["__main__"]
     progress = spec.get("progress")
 
-    def on_trial(trial: Any) -> None:
+    def on_event(event: dict[str, Any]) -> None:
         if progress:
             with open(progress, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(trial.to_json()) + "\n")
+                handle.write(json.dumps(event) + "\n")
+
+    def on_trial(trial: Any) -> None:
+        on_event({"trial": trial.to_json()})
 
     try:
-        measurement = measure_target(recorder, module, spec["function"], spec["is_coroutine"], options, on_trial)
+        measurement = measure_target(recorder, module, spec["function"], spec["is_coroutine"], options, on_trial,
+                                     on_event)
     except Exception:  # noqa: BLE001 - report paradvise's own failure, let the script go on
         return {"host_error": traceback.format_exc()}
     if late:

@@ -94,13 +94,25 @@ def _median_index(calls: list[Any]) -> int:
 
 
 def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_coroutine: bool,
-                   options: SweepOptions, on_trial: Callable[[Trial], None] = lambda t: None) -> Measurement:
+                   options: SweepOptions, on_trial: Callable[[Trial], None] = lambda t: None,
+                   on_event: Callable[[dict[str, Any]], None] = lambda e: None) -> Measurement:
+    """Probe, then sweep. ``on_trial`` and ``on_event`` report progress as it happens, so an
+    interrupted run can still write a partial report of what was measured."""
     started = time.monotonic()
     clock = Clock(options.budget_s)  # the probes count against the budget too
     subject, total_items = build_subject(recorder, module, name, is_coroutine, options.budget_s)
     facts, sizes = run_probes(subject, recorder, options)
+    on_event({"facts": {"cpu_ratio": facts.cpu_ratio, "gil_probe": facts.gil, "overheads": facts.overheads,
+                        "sizes": sizes, "call_style": subject.style, "items_measured": len(subject.items)}})
     sweep = Sweep(subject, recorder.calls, options, clock)
-    trials = with_speedups(sweep.run(facts, on_trial))
+
+    def trial_done(trial: Trial) -> None:
+        on_trial(trial)
+        if trial.executor == "serial":  # the serial run is where state changes are found
+            on_event({"exclusions": exclusions_for(sweep, recorder, name),
+                      "warnings": [w.to_json() for w in state_warnings(sweep, recorder, name)]})
+
+    trials = with_speedups(sweep.run(facts, trial_done))
     warnings = state_warnings(sweep, recorder, name) + sweep.warnings + stability_warnings(trials)
     warnings += result_warnings(trials, sweep)
     thread_wall = sum(c.wall for c in recorder.calls) or 1e-9

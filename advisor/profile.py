@@ -20,12 +20,13 @@ from .analyse.classify import classify, fits_in
 from .analyse.dask_projection import summary as dask_summary
 from .analyse.model_fit import fit_all
 from .analyse.recommend import recommend
-from .errors import AdvisorError, ScriptFailed, UsageError
+from .errors import AdvisorError, Interrupted, ScriptFailed, UsageError
 from .launch import new_workdir, run_host
 from .locate import Located, locate, script_failure
 from .machine import detect_machine
 from .model import (SCHEMA_VERSION, Classification, DataProfile, Machine, Measurement, Recommendation,
                     Report, Target, Trial, Warning)
+from .measure import with_speedups
 from .present.code import emit
 from .script import check_syntax, read_script, require_function, top_level_functions
 
@@ -66,11 +67,20 @@ class ProfileOptions:
 
 
 @dataclass
+class SoFar:
+    """What the host has reported while measuring (for a partial report on interrupt)."""
+
+    trials: list[Trial] = field(default_factory=list)
+    events: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Progress:
     """Hooks for the terminal: stage names and each trial as it is measured."""
 
     stage: Callable[[str], None] = lambda text: None
     trial: Callable[[Trial], None] = lambda trial: None
+    so_far: SoFar = field(default_factory=SoFar)
 
 
 def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) -> Report:
@@ -157,10 +167,20 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
     def tick() -> None:
         lines = _read_lines(progress_file)
         for line in lines[seen[0]:]:
-            progress.trial(Trial.from_json(json.loads(line)))
+            event = json.loads(line)
+            if "trial" in event:
+                trial = Trial.from_json(event["trial"])
+                progress.so_far.trials.append(trial)
+                progress.trial(trial)
+            progress.so_far.events.update({k: v for k, v in event.items() if k != "trial"})
         seen[0] = len(lines)
 
-    finished = run_host(spec, rerun_timeout(located.script_seconds, budget + timeout), workdir, tick)
+    try:
+        finished = run_host(spec, rerun_timeout(located.script_seconds, budget + timeout), workdir, tick)
+    except Interrupted as interrupted:
+        tick()
+        interrupted.partial = partial_report(machine, path, located, progress.so_far, main_guard)
+        raise
     tick()
     result = finished.result
     if "measurement" in result:
@@ -177,6 +197,33 @@ def _read_lines(path: Path) -> list[str]:
         return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except OSError:
         return []
+
+
+def partial_report(machine: Machine, path: Path, located: Located, so_far: SoFar,
+                   main_guard: bool) -> Optional[Report]:
+    """A report of the trials measured before an interrupt (None before the serial one)."""
+    if not any(t.executor == "serial" and t.ok for t in so_far.trials):
+        return None
+    facts = so_far.events.get("facts", {})
+    sizes = facts.get("sizes", {})
+    per_call = located.loop_seconds / max(1, located.calls)
+    trials = with_speedups(so_far.trials)
+    note = Warning("unstable-measurements", (
+        f"Interrupted after {len(trials)} configuration(s): this partial report covers only what was "
+        "measured before the interrupt."))
+    m = Measurement(
+        items=located.calls, items_measured=int(facts.get("items_measured", located.calls)),
+        call_style=facts.get("call_style", "single"),
+        per_call={"median": per_call, "mean": per_call, "p10": per_call, "p90": per_call, "max": per_call,
+                  "mad": 0.0, "total": located.loop_seconds},
+        cpu_ratio=float(facts.get("cpu_ratio", 1.0)), thread_cpu_ratio=float(facts.get("cpu_ratio", 1.0)),
+        gil_probe=facts.get("gil_probe"), arg_bytes=int(sizes.get("arg_bytes", 0)),
+        result_bytes=int(sizes.get("result_bytes", 0)), peak_alloc_bytes=int(sizes.get("peak_alloc_bytes", 0)),
+        working_set_bytes=int(sizes.get("arg_bytes", 0)) + int(sizes.get("peak_alloc_bytes", 0)),
+        overheads=facts.get("overheads", {}), trials=trials,
+        warnings=[Warning.from_json(w) for w in so_far.events.get("warnings", [])] + [note],
+        exclusions=so_far.events.get("exclusions", {}))
+    return build_report(machine, path, located, m, main_guard, located.loop_seconds)
 
 
 def has_main_guard(tree: ast.Module) -> bool:

@@ -88,13 +88,15 @@ def test_exceptions_are_outcomes(tmp_path: Path) -> None:
 
 
 def test_sigint_part_way_stops_everything(tmp_path: Path) -> None:
-    proc = subprocess.Popen([*PARADVISE, "profile", str(SCRIPTS / "long_loop.py"), "--budget", "120"],
+    out = tmp_path / "partial.json"
+    proc = subprocess.Popen([*PARADVISE, "profile", str(SCRIPTS / "long_loop.py"), "--budget", "120",
+                             "--json", str(out)],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Wait until the script is being measured (the capture pass has started its host).
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(leftovers("long_loop.py")) < 1:
         time.sleep(0.1)
-    time.sleep(4)
+    time.sleep(8)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=30)
@@ -103,6 +105,12 @@ def test_sigint_part_way_stops_everything(tmp_path: Path) -> None:
     assert took < 5
     assert_no_leftovers("long_loop.py")
     assert_no_leftovers("advisor.host")
+    # Whatever was measured is kept as a partial report, never as a half-written file.
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["partial.json"])
+    if out.exists():
+        report = json.loads(out.read_text())
+        check_contract(report)
+        assert any("Interrupted" in w["message"] for w in report["warnings"])
 
 
 def test_script_without_main_guard_is_not_run_under_spawn(tmp_path: Path) -> None:
