@@ -394,10 +394,15 @@ class TestSpace:
         threads = [c for c in space.plan(load, ["threads"])]
         assert any(c.chunksize and c.chunksize > 1 for c in threads)
 
-    def test_plan_is_ordered_by_prediction(self):
+    def test_plan_tries_each_executor_once_then_goes_by_prediction(self):
         load = workload(waiting=True, items=100)
         configs = space.plan(load, ["threads", "processes"])
-        predicted = [space.predict_seconds(load, c) for c in configs]
+        leaders, rest = configs[:2], configs[2:]
+        assert {c.executor for c in leaders} == {"threads", "processes"}
+        for executor in ("threads", "processes"):
+            mine = [space.predict_seconds(load, c) for c in configs if c.executor == executor]
+            assert mine[0] == min(mine), "each executor leads with its most promising configuration"
+        predicted = [space.predict_seconds(load, c) for c in rest]
         assert predicted == sorted(predicted)
 
     @settings(max_examples=300, deadline=None)

@@ -136,7 +136,9 @@ def asyncio_configs(load: Workload) -> list[Config]:
 def plan(load: Workload, executors: list[str], start_method: str = "fork") -> list[Config]:
     """Configurations to measure (serial excluded), ordered by predicted time.
 
-    Dask comes first: it is planned only when the user named a cluster (--dask), the
+    Each executor's most promising configuration comes before any executor's second one:
+    the predictions are rough (a busy machine, a GIL probe that misjudged), so every
+    executor gets measured at least once before the budget can run out. Dask comes first: it is planned only when the user named a cluster (--dask), the
     default budget grows to fit its trials, and by predicted time (a cluster start-up
     each) it would always come last and be the first thing the budget cuts.
     """
@@ -153,7 +155,11 @@ def plan(load: Workload, executors: list[str], start_method: str = "fork") -> li
             configs += joblib_configs(load)
         if "dask" in executors:
             configs += dask_configs(load)
-    return sorted(configs, key=lambda c: (c.executor != "dask", predict_seconds(load, c)))
+    ordered = sorted(configs, key=lambda c: predict_seconds(load, c))
+    leaders = list({c.executor: c for c in reversed(ordered)}.values())
+    leaders.sort(key=lambda c: (c.executor != "dask", predict_seconds(load, c)))
+    rest = [c for c in ordered if c not in leaders]
+    return leaders + sorted(rest, key=lambda c: (c.executor != "dask", predict_seconds(load, c)))
 
 
 def predict_seconds(load: Workload, config: Config) -> float:
