@@ -15,7 +15,7 @@ from typing import Any, Iterator, Optional
 import click
 
 from . import __version__
-from .errors import AdvisorError, Interrupted, ScriptFailed
+from .errors import AdvisorError, HostFailed, Interrupted, ScriptFailed
 
 OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -48,6 +48,8 @@ def _guarded(debug: bool, work: Any) -> Any:
             click.echo(exc.details, err=True)
         if debug:
             traceback.print_exc()
+            if isinstance(exc, HostFailed):
+                click.echo(exc.details, err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("paradvise: interrupted.", err=True)

@@ -50,3 +50,11 @@ class Interrupted(AdvisorError):
 
     exit_code = 130
     partial: object = None
+
+
+class HostFailed(AdvisorError):
+    """paradvise's own code failed in the host process; ``details`` is its traceback (--debug)."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details

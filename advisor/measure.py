@@ -30,6 +30,7 @@ def build_subject(recorder: Recorder, module: types.ModuleType, name: str, is_co
     recorded = [_outcome_of(calls[i], catch) for i in keep]
     subject = Subject(module=module, name=name, original=recorder.original, is_coroutine=is_coroutine,
                       style=style, items=[everything[i] for i in keep], catch=catch,
+                      walls=[calls[i].wall for i in keep],
                       restore=dict(recorder.state_at_start), recorded=recorded)
     return subject, len(everything)
 
@@ -61,9 +62,9 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions) -> t
         overheads.update(_probe(lambda: probes.start_costs(workers, methods), timeout) or {})
     gil = None
     if not subject.is_coroutine and options.usable_cpus >= 2:
-        sample = probes.probe_items(subject.items, [c.wall for c in calls])
+        sample = probes.probe_items(subject.items, subject.walls)
         gil = _probe(lambda: probes.gil_probe(subject.prepare_child(), sample), timeout)
-    median_item = subject.items[_median_index(calls)] if subject.items else None
+    median_item = subject.items[_median_index(subject.walls)] if subject.items else None
     peak = 0
     if not subject.is_coroutine and median_item is not None:
         peak = _probe(lambda: probes.peak_allocation(subject.prepare_child(), median_item), timeout) or 0
@@ -88,9 +89,10 @@ def cpu_over_wall(recorder: Recorder) -> float:
     return min(1.0, cpu / max(wall - waiting_for_cpu, 1e-9))
 
 
-def _median_index(calls: list[Any]) -> int:
-    order = sorted(range(len(calls)), key=lambda i: calls[i].wall)
-    return min(order[len(order) // 2], len(calls) - 1)
+def _median_index(walls: list[float]) -> int:
+    """Index of the item whose real call took the median time."""
+    order = sorted(range(len(walls)), key=lambda i: walls[i])
+    return order[len(order) // 2]
 
 
 def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_coroutine: bool,

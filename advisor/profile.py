@@ -20,7 +20,7 @@ from .analyse.classify import classify, fits_in
 from .analyse.dask_projection import summary as dask_summary
 from .analyse.model_fit import fit_all
 from .analyse.recommend import recommend
-from .errors import AdvisorError, Interrupted, ScriptFailed, UsageError
+from .errors import AdvisorError, HostFailed, Interrupted, ScriptFailed, UsageError
 from .launch import new_workdir, run_host
 from .locate import Located, locate, script_failure
 from .machine import detect_machine
@@ -188,7 +188,8 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
     if finished.returncode is None:
         raise ScriptFailed(f"{path.name} did not finish within the time limit while being measured.")
     if result.get("host_error"):
-        raise AdvisorError(f"paradvise failed while measuring: {result['host_error'].strip().splitlines()[-1]}")
+        raise HostFailed(f"paradvise failed while measuring: {result['host_error'].strip().splitlines()[-1]}",
+                         result["host_error"])
     raise script_failure(finished, path)
 
 

@@ -82,9 +82,11 @@ def _stay_serial(serial: Trial, best_parallel: Optional[Trial], classification: 
         reason = f"Stay serial: {why}."
     else:
         gain = (serial.seconds or 0.0) / (best_parallel.seconds or 1.0)
+        explanation = classification.explanation
+        if "each call takes" not in explanation:
+            explanation = f"each call takes {_us(per_call_s)} and {explanation}"
         reason = (f"Stay serial: the best parallel option, {best_parallel.label}, measured {gain:.2f}x "
                   f"({best_parallel.seconds:.3g} s vs {serial.seconds:.3g} s serial), under the "
-                  f"{WORTHWHILE_SPEEDUP:.2f}x worth the change; each call takes {_us(per_call_s)} "
-                  f"and {classification.explanation}.")
+                  f"{WORTHWHILE_SPEEDUP:.2f}x worth the change: {explanation}.")
     return Recommendation("serial", 1, None, None, 1.0, reason,
                           best_parallel.label if best_parallel else None)

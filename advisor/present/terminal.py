@@ -15,7 +15,8 @@ from ..units import human_bytes, human_seconds
 
 def verdict_line(rec: Recommendation) -> str:
     if rec.executor == "serial":
-        return "paradvise: stay serial. " + rec.reason.removeprefix("Stay serial: ")
+        why = rec.reason.removeprefix("Stay serial: ")
+        return "paradvise: stay serial. " + why[:1].upper() + why[1:]
     parts = [f"{rec.workers} workers"]
     if rec.chunksize and rec.chunksize > 1:
         parts.append(f"chunksize {rec.chunksize}")

@@ -72,6 +72,7 @@ class Subject:
     catch: bool
     restore: dict[str, bytes] = field(default_factory=dict)  # globals as they were at loop start
     recorded: Optional[list[Any]] = None  # what the real calls returned, when it could be kept
+    walls: list[float] = field(default_factory=list)  # recorded wall time of each item's real call
 
     def prepare_child(self) -> Callable[[Any], Any]:
         """In a trial child: put the loop-start state back and return the function to map."""
