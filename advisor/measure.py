@@ -194,6 +194,10 @@ def stability_warnings(trials: list[Trial]) -> list[Warning]:
 
 
 def result_warnings(trials: list[Trial], sweep: Sweep) -> list[Warning]:
+    if sweep.results_unpicklable:
+        return [Warning("unpicklable-target", (
+            f"The results cannot be pickled ({sweep.results_unpicklable}): process pools cannot send them "
+            "back, and paradvise could not compare results between configurations."))]
     if sweep.nondeterministic:
         return [Warning("nondeterministic-results", (
             "Replaying the recorded calls serially gave different results from the real run, "

@@ -119,3 +119,18 @@ def test_script_without_main_guard_is_not_run_under_spawn(tmp_path: Path) -> Non
     assert methods <= {"fork"}, "spawn/forkserver would re-run the whole script in every worker"
     if report["recommendation"]["executor"] == "processes":
         assert "missing-main-guard" in {w["code"] for w in report["warnings"]}
+
+
+def test_worker_killed_like_by_the_oom_killer(tmp_path: Path) -> None:
+    report = profile("killed_workers.py", tmp_path, "--timeout", "5")
+    killed = failed(report, "processes")
+    assert killed and all("SIGKILL" in t["error"] for t in killed)
+    assert report["recommendation"]["executor"] != "processes"
+
+
+def test_results_that_cannot_be_pickled(tmp_path: Path) -> None:
+    report = profile("unpicklable_results.py", tmp_path, "--timeout", "5")
+    serial = next(t for t in report["trials"] if t["executor"] == "serial")
+    assert serial["ok"], "the serial timing stands even when results cannot be sent back"
+    assert failed(report, "processes"), "a process pool cannot return these results"
+    assert "unpicklable-target" in {w["code"] for w in report["warnings"]}

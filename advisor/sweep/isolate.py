@@ -90,15 +90,30 @@ def _child(work: Callable[[], Any], result_path: str) -> None:
         payload = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
         status = 1
     try:
-        with open(result_path, "wb") as handle:
-            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        _dump(payload, result_path)
     except BaseException as exc:  # noqa: BLE001
-        with open(result_path, "wb") as handle:
-            pickle.dump(("error", f"could not send the result back: {exc}"), handle)
-        status = 1
+        status = _dump_without_results(payload, exc, result_path)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
+
+
+def _dump(payload: Any, path: str) -> None:
+    with open(path, "wb") as handle:
+        pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _dump_without_results(payload: tuple[str, Any], exc: BaseException, path: str) -> int:
+    """Results that cannot be pickled still leave the timing worth reporting."""
+    kind, value = payload
+    if kind == "ok" and isinstance(value, dict) and value.get("results") is not None:
+        try:
+            _dump((kind, {**value, "results": None, "results_error": f"{type(exc).__name__}: {exc}"}), path)
+            return 0
+        except BaseException:  # noqa: BLE001 - fall through to the plain error
+            pass
+    _dump(("error", f"could not send the result back: {exc}"), path)
+    return 1
 
 
 def _wait(pid: int, result_path: str, timeout: float) -> Outcome:

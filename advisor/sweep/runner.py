@@ -154,6 +154,7 @@ class Sweep:
         self.mutated_globals: list[str] = []
         self.mutated_args = False
         self.nondeterministic = False
+        self.results_unpicklable: Optional[str] = None  # results could not be compared across processes
         # Per Dask trial: its configuration and median phase times (see backends.DASK_PHASES).
         self.dask_runs: list[dict[str, Any]] = []
         self.clock = clock or Clock(options.budget_s)
@@ -226,16 +227,18 @@ class Sweep:
 
     def _check(self, config: space.Config, value: dict[str, Any]) -> Optional[bool]:
         results = value["results"]
+        if value.get("results_error"):
+            self.results_unpicklable = value["results_error"]
         if config.executor == "serial":
             self.reference = results
             self._note_side_effects(value)
             self.mutated_globals = value.get("globals", [])
             self.mutated_args = bool(value.get("args_changed"))
             recorded = self.subject.recorded
-            if recorded is not None and items_mod.count_differences(recorded, results):
+            if recorded is not None and results is not None and items_mod.count_differences(recorded, results):
                 self.nondeterministic = True
             return True
-        if self.reference is None or self.nondeterministic:
+        if self.reference is None or self.nondeterministic or results is None:
             return None
         return items_mod.count_differences(self.reference, results) == 0
 
