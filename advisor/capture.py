@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import pickle
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ class Recorder:
     runqueue_wait_s: float = 0.0
     span_s: float = 0.0
     _sched_start: Optional[tuple[float, float]] = None
+    # A plain function called from inside a running event loop blocks that loop; such
+    # calls can move to threads with asyncio.to_thread, so that is worth measuring too.
+    in_event_loop: bool = False
     _depth: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,6 +113,8 @@ class Recorder:
             self._start_snapshot = state.snapshot(self.original.__globals__)
         if self._sched_start is None:
             self._sched_start = (time.perf_counter(), runqueue_wait())
+            asyncio = sys.modules.get("asyncio")
+            self.in_event_loop = asyncio is not None and asyncio._get_running_loop() is not None
         snapshot = None
         if self.record_items and self.pickle_error is None:
             try:

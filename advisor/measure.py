@@ -30,7 +30,7 @@ def build_subject(recorder: Recorder, module: types.ModuleType, name: str, is_co
     recorded = [_outcome_of(calls[i], catch) for i in keep]
     subject = Subject(module=module, name=name, original=recorder.original, is_coroutine=is_coroutine,
                       style=style, items=[everything[i] for i in keep], catch=catch,
-                      walls=[calls[i].wall for i in keep],
+                      walls=[calls[i].wall for i in keep], in_event_loop=recorder.in_event_loop,
                       restore=dict(recorder.state_at_start), recorded=recorded)
     return subject, len(everything)
 

@@ -27,6 +27,7 @@ from .machine import detect_machine
 from .model import (SCHEMA_VERSION, Classification, DataProfile, Machine, Measurement, Recommendation,
                     Report, Target, Trial, Warning)
 from .measure import with_speedups
+from .sweep.backends import interpreters_available
 from .present.code import emit
 from .script import check_syntax, read_script, require_function, top_level_functions
 
@@ -46,7 +47,8 @@ RERUN_SLACK_S = 15.0
 # Loops shorter than this gain nothing worth the change from any parallel scheme.
 TOO_SHORT_S = 0.02
 DEFAULT_EXECUTORS = ("serial", "threads", "processes", "asyncio")
-SUPPORTED_EXECUTORS = DEFAULT_EXECUTORS + ("joblib", "dask")
+SUPPORTED_EXECUTORS = DEFAULT_EXECUTORS + ("joblib", "dask") + (
+    ("interpreters",) if interpreters_available() else ())
 # Checking that a --dask scheduler answers gives up after this long (distributed's default is 30 s).
 DASK_CHECK_TIMEOUT_S = 10.0
 # With --dask and no --budget, the default budget grows by this many Dask trials (the
@@ -252,7 +254,8 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
         schema_version=SCHEMA_VERSION, tool={"name": "paradvise", "version": __version__},
         machine=machine, target=target, classification=classification, data=data, trials=m.trials,
         recommendation=recommendation, warnings=warnings,
-        code=emit(recommendation, str(path), target.name, m.call_style, m.dask.get("scheduler")),
+        code=emit(recommendation, str(path), target.name, m.call_style, m.dask.get("scheduler"),
+                  target.is_coroutine),
         script={"path": str(path), "cwd": os.getcwd()},
         overheads=dict(m.overheads), scaling=fit_all(m.trials, machine.usable_cpus),
         breakdown=all_breakdowns(m, classification.kind, machine.usable_cpus),

@@ -134,3 +134,10 @@ def test_results_that_cannot_be_pickled(tmp_path: Path) -> None:
     assert serial["ok"], "the serial timing stands even when results cannot be sent back"
     assert failed(report, "processes"), "a process pool cannot return these results"
     assert "unpicklable-target" in {w["code"] for w in report["warnings"]}
+
+
+def test_blocking_call_inside_async_code_is_measured_with_to_thread(tmp_path: Path) -> None:
+    report = profile("blocking_in_async.py", tmp_path)
+    assert any(t["executor"] == "asyncio" and t["ok"] for t in report["trials"])
+    assert report["classification"]["kind"] == "io-bound"
+    assert report["recommendation"]["executor"] in ("threads", "asyncio")

@@ -285,3 +285,9 @@ def test_emit_works_for_a_target_named_like_a_template_helper(tmp_path):
     result = subprocess.run([sys.executable, str(tmp_path / "advice.py")], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert printed(result) == SQUARES
+
+
+def test_asyncio_for_a_blocking_function_uses_to_thread():
+    code = emit(CASES["asyncio"], SCRIPT, "square", is_coroutine=False)
+    assert "await asyncio.to_thread(square, x)" in code
+    compile(code, "x", "exec")

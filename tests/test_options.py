@@ -49,3 +49,16 @@ def test_help_lists_the_contract_options() -> None:
     text = CliRunner().invoke(main, ["profile", "--help"]).output
     for option in ("--function", "--budget", "--timeout", "--executors", "--json", "--quiet"):
         assert option in text
+
+
+def test_interpreters_executor_follows_the_interpreter() -> None:
+    import concurrent.futures
+
+    if not hasattr(concurrent.futures, "InterpreterPoolExecutor"):
+        with pytest.raises(UsageError, match="interpreters"):
+            require_executors(["serial", "interpreters"])
+        pytest.skip("this Python has no concurrent.futures.InterpreterPoolExecutor (it arrives in 3.14)")
+    from advisor.sweep.backends import run_interpreters
+
+    assert require_executors(["serial", "interpreters"]) == ("serial", "interpreters")
+    assert run_interpreters(abs, [-1, -2, 3], 2) == [1, 2, 3]

@@ -50,6 +50,7 @@ class Workload:
     waiting: bool  # the calls mostly wait (I/O, sleep): CPU time well below wall time
     gil_free: bool  # two threads ran the calls faster than one (the GIL is released)
     is_coroutine: bool = False
+    in_event_loop: bool = False  # a plain function called from async code: asyncio.to_thread applies
     process_start_s: float = 0.05
     process_task_s: float = 1e-4
     thread_task_s: float = 2e-5
@@ -149,10 +150,15 @@ def plan(load: Workload, executors: list[str], start_method: str = "fork") -> li
     else:
         if "threads" in executors:
             configs += thread_configs(load)
+        if "asyncio" in executors and load.in_event_loop:
+            configs += asyncio_configs(load)  # gather over asyncio.to_thread calls
         if "processes" in executors:
             configs += process_configs(load, start_method)
         if "joblib" in executors:
             configs += joblib_configs(load)
+        if "interpreters" in executors:  # own GIL each: scales like processes, starts faster
+            configs += [Config("interpreters", w, c) for w in worker_levels(max(2, load.usable_cpus))
+                        for c in chunk_candidates(load, w)[:1]]
         if "dask" in executors:
             configs += dask_configs(load)
     ordered = sorted(configs, key=lambda c: predict_seconds(load, c))
@@ -171,7 +177,7 @@ def predict_seconds(load: Workload, config: Config) -> float:
         else:
             parallel = min(w, load.usable_cpus) if load.gil_free else 1
         return load.serial_s / parallel + load.items * load.thread_task_s / max(1, config.chunksize or 1)
-    if config.executor in ("processes", "joblib"):
+    if config.executor in ("processes", "joblib", "interpreters"):
         parallel = min(w, load.items) if load.waiting else min(w, load.usable_cpus)
         chunks = math.ceil(load.items / (config.chunksize or 1))
         start = load.process_start_s * w / 2 * (LOKY_START_FACTOR if config.executor == "joblib" else 1)

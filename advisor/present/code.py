@@ -112,10 +112,11 @@ def _template_key(rec: Recommendation) -> str:
 
 
 def emit(rec: Recommendation, script: str, name: str, call_style: str = "single",
-         dask_address: Optional[str] = None) -> str:
+         dask_address: Optional[str] = None, is_coroutine: bool = True) -> str:
     """Python source for ``rec``; ``call_style`` "star" means items are argument tuples.
 
     ``dask_address``: the scheduler the Dask trials used ("local" or None: a LocalCluster).
+    ``is_coroutine`` False with asyncio: a blocking function, awaited via asyncio.to_thread.
     """
     key = _template_key(rec)
     star = call_style == "star"
@@ -127,6 +128,8 @@ def emit(rec: Recommendation, script: str, name: str, call_style: str = "single"
         **dask_fields(rec.workers, dask_address),
     }
     body = TEMPLATES[key].format(**fields)
+    if key == "asyncio" and not is_coroutine:
+        body = body.replace(f"await {name}(x)", f"await asyncio.to_thread({name}, x)")
     if star and key != "processes":
         body = body.replace(f"{name}(x)", f"{name}(*x)").replace(f"pool.map({name}, items)",
                                                                    f"pool.map(lambda x: {name}(*x), items)")

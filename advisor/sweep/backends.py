@@ -100,6 +100,22 @@ def run_asyncio(fn: Callable[[Any], Any], items: list[Any], workers: int,
     return asyncio.run(bounded())
 
 
+def run_asyncio_to_thread(fn: Callable[[Any], Any], items: list[Any], workers: int,
+                          chunksize: Optional[int] = None, start_method: Optional[str] = None) -> list[Any]:
+    """A blocking function called from async code, moved off the loop with asyncio.to_thread."""
+
+    async def bounded() -> list[Any]:
+        gate = asyncio.Semaphore(workers)
+
+        async def one(x: Any) -> Any:
+            async with gate:
+                return await asyncio.to_thread(fn, x)
+
+        return list(await asyncio.gather(*(one(x) for x in items)))
+
+    return asyncio.run(bounded())
+
+
 def run_async_serial(fn: Callable[[Any], Any], items: list[Any], workers: int = 1,
                      chunksize: Optional[int] = None, start_method: Optional[str] = None) -> list[Any]:
     """The user's own loop for a coroutine target: await one call after another."""
@@ -213,8 +229,23 @@ def _dask_map(client: Any, fn: Callable[[Any], Any], items: list[Any], chunksize
     return [r for part in results for r in part] if chunked else results
 
 
+def interpreters_available() -> bool:
+    """``concurrent.futures.InterpreterPoolExecutor`` exists from Python 3.14 on."""
+    return hasattr(concurrent.futures, "InterpreterPoolExecutor")
+
+
+def run_interpreters(fn: Callable[[Any], Any], items: list[Any], workers: int,
+                     chunksize: Optional[int] = None, start_method: Optional[str] = None) -> list[Any]:
+    """One subinterpreter per worker, each with its own GIL (items and results are pickled)."""
+    executor = concurrent.futures.InterpreterPoolExecutor  # type: ignore[attr-defined]
+    with executor(workers) as pool:
+        return list(pool.map(fn, items, chunksize=chunksize or 1))
+
+
 BACKENDS: dict[str, Callable[..., list[Any]]] = {
     "serial": run_serial,
+    "asyncio": run_asyncio_to_thread,
+    "interpreters": run_interpreters,
     "threads": run_threads,
     "processes": run_processes,
     "joblib": run_joblib,

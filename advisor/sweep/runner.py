@@ -73,6 +73,7 @@ class Subject:
     restore: dict[str, bytes] = field(default_factory=dict)  # globals as they were at loop start
     recorded: Optional[list[Any]] = None  # what the real calls returned, when it could be kept
     walls: list[float] = field(default_factory=list)  # recorded wall time of each item's real call
+    in_event_loop: bool = False  # a plain function the script called from inside an event loop
 
     def prepare_child(self) -> Callable[[Any], Any]:
         """In a trial child: put the loop-start state back and return the function to map."""
@@ -80,7 +81,7 @@ class Subject:
             self.module.__dict__[name] = pickle.loads(blob)
         # Bind the unwrapped function under its own name so pools pickle it by reference.
         setattr(self.module, self.name, self.original)
-        if self.is_coroutine:
+        if self.is_coroutine or self.in_event_loop:
             asyncio.events._set_running_loop(None)  # the script's loop belongs to the parent
         return items_mod.mappable(self.original, self.style, self.is_coroutine, self.catch)
 
@@ -325,6 +326,7 @@ class Facts:
             items=n, per_call_s=serial_s / max(n, 1), serial_s=serial_s,
             usable_cpus=options.usable_cpus, waiting=self.cpu_ratio < WAITING_CPU_RATIO,
             gil_free=speedup >= GIL_FREE_SPEEDUP, is_coroutine=subject.is_coroutine,
+            in_event_loop=subject.in_event_loop,
             process_start_s=self.overheads.get("process_start_s", 0.05),
             process_task_s=self.overheads.get("process_task_s", 1e-4),
             thread_task_s=self.overheads.get("thread_task_s", 2e-5),
