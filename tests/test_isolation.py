@@ -218,8 +218,11 @@ def test_asyncio_backends():
     assert backends.run_asyncio(asq, list(range(10)), 3) == [x * x for x in range(10)]
     assert backends.run_async_serial(asq, list(range(10))) == [x * x for x in range(10)]
     assert backends.backend_for("asyncio", True) is backends.run_asyncio
+    # A plain function under asyncio runs through asyncio.to_thread.
+    assert backends.backend_for("asyncio", False) is backends.run_asyncio_to_thread
+    assert backends.run_asyncio_to_thread(abs, [-1, 2, -3], 2) == [1, 2, 3]
     with pytest.raises(KeyError):
-        backends.backend_for("asyncio", False)
+        backends.backend_for("processes", True)
 
 
 # -- items.same --------------------------------------------------------------------------------
