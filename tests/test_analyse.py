@@ -443,3 +443,26 @@ def test_stay_serial_reason_never_quotes_a_gain_above_the_bar():
         assert quoted < WORTHWHILE_SPEEDUP, rec.reason
     else:
         assert rec.expected_speedup >= WORTHWHILE_SPEEDUP
+
+
+class TestSimulatedMap:
+    def test_even_items_split_evenly(self):
+        assert space.simulate_map((1.0,) * 8, 2, 1, 0.0) == pytest.approx(4.0)
+        assert space.simulate_map((1.0,) * 8, 2, 4, 0.0) == pytest.approx(4.0)
+
+    def test_clustered_expensive_items_punish_big_chunks(self):
+        walls = (0.01,) * 30 + (0.5,) * 4
+        one_chunk_each = space.simulate_map(walls, 2, 17, 0.0)
+        small_chunks = space.simulate_map(walls, 2, 1, 0.0)
+        assert small_chunks < one_chunk_each
+
+    def test_dispatch_cost_favours_bigger_chunks_for_tiny_items(self):
+        walls = (1e-6,) * 10_000
+        assert space.simulate_map(walls, 2, 1000, 1e-4) < space.simulate_map(walls, 2, 1, 1e-4)
+
+    def test_planner_picks_small_chunks_for_clustered_expensive_items(self):
+        walls = (0.01,) * 30 + (0.5,) * 4
+        load = workload(items=len(walls), per_call_s=sum(walls) / len(walls), process_task_s=2e-5,
+                        walls=walls, usable_cpus=2)
+        picks = space.chunk_candidates(load, 2)
+        assert min(picks) <= 2 and 17 not in picks

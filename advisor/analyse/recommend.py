@@ -9,6 +9,9 @@ from ..units import human_seconds as _us
 # Below a 15% measured gain, parallel code is not worth its complexity, start-up cost
 # and fragility: the honest advice is to stay serial.
 WORTHWHILE_SPEEDUP = 1.15
+# Start methods, simplest first: fork needs nothing of the script, forkserver and spawn
+# re-import it in each worker (so they need a main guard and importable state).
+START_METHOD_SIMPLICITY = {"fork": 0, "forkserver": 1, "spawn": 2}
 # Two medians closer than this fraction (or than their measured spread) are a tie.
 TIE_FRACTION = 0.03
 # Simpler first when tied: serial < asyncio < threads < processes < the rest.
@@ -26,8 +29,9 @@ def _tie_margin(a: Trial, b: Trial) -> float:
     return max(TIE_FRACTION * a.seconds, a.spread, b.spread)
 
 
-def _simplicity(trial: Trial) -> tuple[int, int, int]:
-    return SIMPLICITY.get(trial.executor, 9), trial.workers, trial.chunksize or 1
+def _simplicity(trial: Trial) -> tuple[int, int, int, int]:
+    method = START_METHOD_SIMPLICITY.get(trial.start_method or "fork", 3)
+    return SIMPLICITY.get(trial.executor, 9), trial.workers, method, trial.chunksize or 1
 
 
 def pick_best(trials: list[Trial], exclusions: dict[str, str]) -> tuple[Optional[Trial], list[Trial]]:

@@ -6,6 +6,7 @@ overheads), and predicts a rough time for each so the budget goes to likely winn
 """
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -27,6 +28,8 @@ DASK_START_PER_WORKER_S = 0.25
 # Dask's documentation puts the scheduler's cost at about 1 ms per task; the measured
 # round trip on a LocalCluster is a few ms. Also only a prior for planning.
 DASK_TASK_S = 2e-3
+# With per-item durations known, this many simulated-best chunk sizes are measured.
+MAX_CHUNK_CANDIDATES = 3
 # Waiting (I/O) work can use many more threads than cores; beyond this it rarely pays.
 MAX_WAITING_WORKERS = 128
 
@@ -55,6 +58,9 @@ class Workload:
     process_task_s: float = 1e-4
     thread_task_s: float = 2e-5
     dask_workers: int = 0  # workers a Dask trial runs on; 0: no Dask trials
+    # Each item's own serial duration, in order (from the real calls): lets the planner
+    # simulate how a pool would hand out chunks, so uneven items are not guessed at.
+    walls: tuple[float, ...] = ()
 
 
 def worker_levels(upper: int) -> list[int]:
@@ -75,7 +81,23 @@ def chunk_candidates(load: Workload, workers: int) -> list[int]:
     default = math.ceil(n / (CHUNKS_PER_WORKER_DEFAULT * workers))
     balanced = math.ceil(n / (CHUNKS_PER_WORKER_BALANCED * workers))
     picks = {min(max(1, c), most) for c in (amortized, default, balanced)}
+    if len(load.walls) == n and n:
+        # With the real per-item durations, simulate every power of two as well and keep
+        # the ones the simulation likes best: uneven items need the right chunk size.
+        powers = {min(most, 2 ** k) for k in range(int(math.log2(most)) + 1)}
+        ranked = sorted(picks | powers, key=lambda c: (
+            round(simulate_map(load.walls, workers, c, load.process_task_s), 9), c))
+        picks = set(ranked[:MAX_CHUNK_CANDIDATES])
     return sorted(picks)
+
+
+def simulate_map(walls: tuple[float, ...], workers: int, chunksize: int, per_task: float) -> float:
+    """Makespan of a pool map: chunks, in order, each to the first worker that is free."""
+    free_at = [0.0] * max(1, workers)
+    for start in range(0, len(walls), max(1, chunksize)):
+        earliest = heapq.heappop(free_at)
+        heapq.heappush(free_at, earliest + per_task + sum(walls[start:start + chunksize]))
+    return max(free_at)
 
 
 def _waiting_upper(load: Workload) -> int:
@@ -179,8 +201,10 @@ def predict_seconds(load: Workload, config: Config) -> float:
         return load.serial_s / parallel + load.items * load.thread_task_s / max(1, config.chunksize or 1)
     if config.executor in ("processes", "joblib", "interpreters"):
         parallel = min(w, load.items) if load.waiting else min(w, load.usable_cpus)
-        chunks = math.ceil(load.items / (config.chunksize or 1))
         start = load.process_start_s * w / 2 * (LOKY_START_FACTOR if config.executor == "joblib" else 1)
+        if len(load.walls) == load.items and load.items:
+            return start + simulate_map(load.walls, parallel, config.chunksize or 1, load.process_task_s)
+        chunks = math.ceil(load.items / (config.chunksize or 1))
         return start + load.serial_s / parallel + chunks * load.process_task_s
     if config.executor == "dask":
         chunks = math.ceil(load.items / (config.chunksize or 1))

@@ -311,6 +311,17 @@ class Sweep:
                 and method in multiprocessing.get_all_start_methods()]
 
 
+def scaled_walls(walls: list[float], serial_s: float) -> tuple[float, ...]:
+    """Per-item durations from the real calls, scaled to the serial trial's total.
+
+    The recorder's clocks add a little to each real call; the serial trial does not.
+    """
+    total = sum(walls)
+    if not walls or total <= 0:
+        return ()
+    return tuple(w * serial_s / total for w in walls)
+
+
 @dataclass(frozen=True)
 class Facts:
     """What the probes found before the trials; it shapes the plan."""
@@ -330,4 +341,5 @@ class Facts:
             process_start_s=self.overheads.get("process_start_s", 0.05),
             process_task_s=self.overheads.get("process_task_s", 1e-4),
             thread_task_s=self.overheads.get("thread_task_s", 2e-5),
-            dask_workers=options.dask_workers if options.dask else 0)
+            dask_workers=options.dask_workers if options.dask else 0,
+            walls=scaled_walls(subject.walls, serial_s))
