@@ -100,6 +100,10 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Optional[float]
     return value
 
 
+EMIT_HELP = "Write a copy of the script with its hot loop rewritten to the advice here (never the script itself)."
+PATCH_HELP = "Write the same rewrite as a unified diff against the script here."
+
+
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("script", type=click.Path(dir_okay=True))
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
@@ -118,12 +122,15 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Optional[float]
 @click.option("--json", "json_path", metavar="PATH", help="Write the JSON report here.")
 @click.option("--markdown", "markdown_path", metavar="PATH", help="Write a Markdown report here.")
 @click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report with plots here.")
+@click.option("--emit", "emit_path", metavar="PATH", help=EMIT_HELP)
+@click.option("--patch", "patch_path", metavar="PATH", help=PATCH_HELP)
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of paradvise's own errors.")
 def profile(script: str, script_args: tuple[str, ...], function: Optional[str], budget: Optional[float],
             timeout: Optional[float], executors: Optional[str], dask: Optional[str],
             target_seconds: Optional[float], json_path: Optional[str], markdown_path: Optional[str],
-            html_path: Optional[str], quiet: bool, debug: bool) -> None:
+            html_path: Optional[str], emit_path: Optional[str], patch_path: Optional[str], quiet: bool,
+            debug: bool) -> None:
     """Profile SCRIPT, find its hot function, measure it in parallel, advise.
 
     Arguments after SCRIPT (use -- before ones that start with a dash) go to the script.
@@ -131,6 +138,7 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
     from .profile import ProfileOptions, choose_executors
 
     def work() -> None:
+        _check_rewrite_paths(script, emit_path, patch_path)
         names = None if executors is None else [e.strip() for e in executors.split(",") if e.strip()]
         options = ProfileOptions(script=script, args=list(script_args), function=function, budget_s=budget,
                                  timeout_s=timeout, executors=choose_executors(names, dask), dask=dask,
@@ -142,6 +150,7 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
                 _write_outputs(interrupted.partial, json=json_path, markdown=markdown_path, html=html_path)
             raise
         _write_outputs(report, json=json_path, markdown=markdown_path, html=html_path)
+        _write_rewrite(report, emit_path, patch_path, quiet)
         _show(report, quiet)
 
     _guarded(debug, work)
@@ -179,23 +188,46 @@ def _write_outputs(report: Any, **paths: Optional[str]) -> None:
             raise UsageError(f"Cannot write the {fmt} report to {path}: {exc.strerror or exc}.") from None
 
 
+def _check_rewrite_paths(script: str, emit_path: Optional[str], patch_path: Optional[str]) -> None:
+    if emit_path or patch_path:
+        from .present.rewrite import check_paths
+
+        check_paths(script, emit_path, patch_path)
+
+
+def _write_rewrite(report: Any, emit_path: Optional[str], patch_path: Optional[str], quiet: bool) -> None:
+    """--emit / --patch: the script with its hot loop rewritten to the advice (present/rewrite.py)."""
+    if not (emit_path or patch_path):
+        return
+    from .present.rewrite import write_rewrite
+
+    done = write_rewrite(report, emit_path, patch_path)
+    if not quiet:
+        click.echo(f"· {', '.join(p for p in (emit_path, patch_path) if p)}: {done.description}", err=True)
+
+
 @main.command()
 @click.argument("run_json", metavar="RUN.json")
 @click.option("--markdown", "markdown_path", metavar="PATH", help="Write a Markdown report here.")
 @click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report with plots here.")
+@click.option("--emit", "emit_path", metavar="PATH", help=EMIT_HELP)
+@click.option("--patch", "patch_path", metavar="PATH", help=PATCH_HELP)
 @click.option("--debug", is_flag=True, help="Show tracebacks of paradvise's own errors.")
-def report(run_json: str, markdown_path: Optional[str], html_path: Optional[str], debug: bool) -> None:
+def report(run_json: str, markdown_path: Optional[str], html_path: Optional[str], emit_path: Optional[str],
+           patch_path: Optional[str], debug: bool) -> None:
     """Render a saved JSON report (from profile --json) as Markdown or HTML.
 
-    With neither option, the Markdown goes to stdout (for example into a PR comment).
+    With no output option, the Markdown goes to stdout (for example into a PR comment).
     """
     def work() -> None:
         from .present import registry
         from .profile import load_report
 
         saved = load_report(run_json)
+        _check_rewrite_paths(saved.target.file, emit_path, patch_path)
         _write_outputs(saved, markdown=markdown_path, html=html_path)
-        if not (markdown_path or html_path):
+        _write_rewrite(saved, emit_path, patch_path, quiet=False)
+        if not (markdown_path or html_path or emit_path or patch_path):
             click.echo(registry.render(saved, "markdown"), nl=False)
 
     _guarded(debug, work)
