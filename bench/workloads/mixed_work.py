@@ -1,0 +1,43 @@
+"""Index a batch of text documents: tokenise in Python, then compress and hash in C.
+
+About half of each call is a pure-Python word and word-pair count (holds the GIL) and
+half is zlib/sha256 over the whole document (C that releases the GIL).
+"""
+import hashlib
+import random
+import zlib
+
+HOT = "index_document"
+N_DOCS = 30
+WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+         "incididunt ut labore et dolore magna aliqua").split()
+
+
+def index_document(doc):
+    counts = {}
+    pairs = {}
+    previous = None
+    for word in doc.split():
+        counts[word] = counts.get(word, 0) + 1
+        if previous is not None:
+            pairs[previous, word] = pairs.get((previous, word), 0) + 1
+        previous = word
+    packed = zlib.compress(doc.encode(), 6)
+    digest = hashlib.sha256(packed).hexdigest()
+    top = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    return digest[:12], len(packed), top, len(pairs)
+
+
+def items():
+    rng = random.Random(3)
+    return [" ".join(rng.choices(WORDS, k=40_000)) for _ in range(N_DOCS)]
+
+
+def main():
+    docs = items()
+    results = [index_document(d) for d in docs]
+    print(f"docs={len(results)} packed={sum(r[1] for r in results)} top={results[0][2]}")
+
+
+if __name__ == "__main__":
+    main()
