@@ -143,10 +143,16 @@ def rewrite_source(source: str, name: str, rec: Recommendation, *, script: str =
 def unified_diff(old: str, new: str, from_name: str, to_name: str) -> str:
     """A unified diff that ``patch`` applies, including a last line without a newline."""
     out = []
-    for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                     from_name, to_name):
+    for line in difflib.unified_diff(_lines(old), _lines(new), from_name, to_name):
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as ``patch`` sees them: split at "\\n" only (str.splitlines also splits at form feeds)."""
+    parts = [part + "\n" for part in text.split("\n")]
+    parts[-1] = parts[-1][:-1]
+    return parts if parts[-1] else parts[:-1]
 
 
 # -- serial and standalone -----------------------------------------------------------------
