@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import pickle
 import sys
 import threading
@@ -50,7 +51,10 @@ class Recorder:
     # the first call to the last: on a busy machine it must not be mistaken for I/O waits.
     runqueue_wait_s: float = 0.0
     span_s: float = 0.0
-    _sched_start: Optional[tuple[float, float]] = None
+    # CPU time of child processes the calls started and waited for (subprocess.run): it is
+    # work done for the calls, not waiting, though it does not show in this process.
+    children_cpu_s: float = 0.0
+    _sched_start: Optional[tuple[float, float, float]] = None
     # A plain function called from inside a running event loop blocks that loop; such
     # calls can move to threads with asyncio.to_thread, so that is worth measuring too.
     in_event_loop: bool = False
@@ -112,7 +116,7 @@ class Recorder:
         if self._start_snapshot is None and self.record_items:
             self._start_snapshot = state.snapshot(self.original.__globals__)
         if self._sched_start is None:
-            self._sched_start = (time.perf_counter(), runqueue_wait())
+            self._sched_start = (time.perf_counter(), runqueue_wait(), children_cpu())
             asyncio = sys.modules.get("asyncio")
             self.in_event_loop = asyncio is not None and asyncio._get_running_loop() is not None
         snapshot = None
@@ -143,6 +147,7 @@ class Recorder:
         if self._sched_start is not None:
             self.span_s = time.perf_counter() - self._sched_start[0]
             self.runqueue_wait_s = max(0.0, runqueue_wait() - self._sched_start[1])
+            self.children_cpu_s = max(0.0, children_cpu() - self._sched_start[2])
         if self._start_snapshot is not None:
             before = state.digest_of_snapshot(self._start_snapshot)
             changed = state.changed_globals(before, state.globals_digest(self.original.__globals__))
@@ -151,6 +156,11 @@ class Recorder:
         callback, self.on_complete = self.on_complete, None
         if callback is not None:
             callback(self)
+
+
+def children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def runqueue_wait() -> float:

@@ -85,7 +85,7 @@ def cpu_over_wall(recorder: Recorder) -> float:
     wall = sum(c.wall for c in recorder.calls) or 1e-9
     share_in_calls = min(1.0, wall / recorder.span_s) if recorder.span_s > 0 else 1.0
     waiting_for_cpu = recorder.runqueue_wait_s * share_in_calls
-    cpu = sum(c.process_cpu for c in recorder.calls)
+    cpu = sum(c.process_cpu for c in recorder.calls) + recorder.children_cpu_s * share_in_calls
     return min(1.0, cpu / max(wall - waiting_for_cpu, 1e-9))
 
 

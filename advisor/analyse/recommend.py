@@ -1,6 +1,7 @@
 """Pick the configuration to recommend from measured trials (pure functions)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 from ..model import Classification, Recommendation, Trial
@@ -58,7 +59,8 @@ def recommend(trials: list[Trial], classification: Classification,
                               "The serial loop itself could not be replayed, so nothing could be compared; "
                               "keep the serial loop.")
     if best_parallel is None or _speedup(serial, best_parallel) < WORTHWHILE_SPEEDUP:
-        return _stay_serial(serial, best_parallel, classification, exclusions, per_call_s)
+        rec = _stay_serial(serial, best_parallel, classification, exclusions, per_call_s)
+        return _with_ruled_out(rec, serial, trials, exclusions)
     # Among configurations tied with the fastest, take the simplest that still clears the bar.
     tied = [t for t in parallel if (t.seconds or 0.0) - (best_parallel.seconds or 0.0)
             <= _tie_margin(best_parallel, t) and _speedup(serial, t) >= WORTHWHILE_SPEEDUP]
@@ -77,6 +79,19 @@ def recommend(trials: list[Trial], classification: Classification,
 
 def _speedup(serial: Trial, trial: Trial) -> float:
     return (serial.seconds or 0.0) / (trial.seconds or float("inf"))
+
+
+def _with_ruled_out(rec: Recommendation, serial: Trial, trials: list[Trial],
+                    exclusions: dict[str, str]) -> Recommendation:
+    """Say so when something faster was measured but ruled out for correctness."""
+    ruled_out = [t for t in trials if t.executor in exclusions and t.ok and t.seconds
+                 and t.results_match is not False and _speedup(serial, t) >= WORTHWHILE_SPEEDUP]
+    if not ruled_out:
+        return rec
+    fastest = min(ruled_out, key=lambda t: t.seconds or 0.0)
+    note = (f" {fastest.label} measured {_speedup(serial, fastest):.2f}x but is ruled out: "
+            f"{exclusions[fastest.executor]}.")
+    return replace(rec, reason=rec.reason + note)
 
 
 def _stay_serial(serial: Trial, best_parallel: Optional[Trial], classification: Classification,
