@@ -103,17 +103,7 @@ def run_asyncio(fn: Callable[[Any], Any], items: list[Any], workers: int,
 def run_asyncio_to_thread(fn: Callable[[Any], Any], items: list[Any], workers: int,
                           chunksize: Optional[int] = None, start_method: Optional[str] = None) -> list[Any]:
     """A blocking function called from async code, moved off the loop with asyncio.to_thread."""
-
-    async def bounded() -> list[Any]:
-        gate = asyncio.Semaphore(workers)
-
-        async def one(x: Any) -> Any:
-            async with gate:
-                return await asyncio.to_thread(fn, x)
-
-        return list(await asyncio.gather(*(one(x) for x in items)))
-
-    return asyncio.run(bounded())
+    return run_asyncio(lambda x: asyncio.to_thread(fn, x), items, workers)
 
 
 def run_async_serial(fn: Callable[[Any], Any], items: list[Any], workers: int = 1,
