@@ -264,3 +264,28 @@ def timed(run: Callable[[], list[Any]]) -> tuple[float, list[Any]]:
 
 def available(executor: str, is_coroutine: bool) -> bool:
     return executor in (ASYNC_BACKENDS if is_coroutine else BACKENDS)
+
+
+# Modules each executor imports on first use. A user's program pays for these imports
+# once, at start-up, not inside the map; a trial forked from a host that never imported
+# them would pay ~50 ms (more for joblib and distributed) inside its timed region.
+PRELOAD = {
+    "processes": ("multiprocessing.popen_fork", "multiprocessing.queues", "multiprocessing.synchronize",
+                  "multiprocessing.popen_spawn_posix", "multiprocessing.popen_forkserver"),
+    "threads": ("concurrent.futures.thread",),
+    "asyncio": ("concurrent.futures.thread",),
+    "joblib": ("joblib",),
+    "dask": ("distributed",),
+}
+
+
+def preload(executors: list[str]) -> None:
+    """Import what the executors to be measured will need, before any trial is timed."""
+    import importlib
+
+    for executor in executors:
+        for name in PRELOAD.get(executor, ()):
+            try:
+                importlib.import_module(name)
+            except ImportError:  # the trial itself will report the missing package
+                pass

@@ -67,12 +67,42 @@ def call_style(calls: Sequence[Call]) -> str:
 
 
 def items_from_calls(calls: Sequence[Call], style: str) -> list[Any]:
-    """The arguments as they were at call time (from the pickled snapshot when there is one)."""
+    """The arguments as they were at call time.
+
+    The script's own objects are used wherever they are unchanged since the call: a copy
+    from the pickled snapshot would lose the sharing between items (the same string in
+    every tuple becomes 600,000 strings), and pickling those for a worker process costs
+    measurably more than pickling what the user's loop really passes. Arguments that
+    changed after the call come from the snapshot.
+    """
     items = []
     for call in calls:
-        args, kwargs = (call.args, call.kwargs) if call.args_pickle is None else pickle.loads(call.args_pickle)
+        args, kwargs = call.args, call.kwargs
+        if call.args_pickle is not None and not _unchanged(args, kwargs, call.args_pickle):
+            args, kwargs = pickle.loads(call.args_pickle)
         items.append(args[0] if style == "single" else (args, kwargs))
     return items
+
+
+_ATOMS = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _immutable(value: Any, depth: int = 0) -> bool:
+    """True for values nothing can change in place: atoms, and tuples/frozensets of them."""
+    if isinstance(value, _ATOMS):
+        return True
+    if type(value) in (tuple, frozenset) and depth < 8:
+        return all(_immutable(v, depth + 1) for v in value)
+    return False
+
+
+def _unchanged(args: tuple[Any, ...], kwargs: dict[str, Any], snapshot: bytes) -> bool:
+    if not kwargs and _immutable(args):
+        return True
+    try:
+        return pickle.dumps((args, kwargs), protocol=pickle.HIGHEST_PROTOCOL) == snapshot
+    except Exception:  # noqa: BLE001 - it pickled at call time; if not now, it changed
+        return False
 
 
 def mappable(fn: Callable[..., Any], style: str, is_coroutine: bool, catch: bool) -> Callable[[Any], Any]:
