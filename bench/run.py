@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import datetime
+import hashlib
 import importlib.util
 import json
 import math
@@ -215,6 +216,39 @@ class Timing:
     cpu_seconds: Optional[float] = None
     timed_out: bool = False
     error: Optional[str] = None
+    outcome: Optional[str] = None  # digest of the results and of the module's state afterwards
+
+
+# The workload's module, set once per (fresh) bench process: its state after a run is
+# part of what a configuration must get right (see outcome_digest).
+WORKLOAD_MODULE: Any = None
+STATE_TYPES = (dict, list, set, tuple, int, float, str, bytes, bool)
+
+
+def outcome_digest(results: Any) -> str:
+    """A digest of what a run produced: its results and the module-level data it left.
+
+    A configuration is only a candidate for "best" when it matches serial here: process
+    pools that update module globals in workers (samples/global_state) finish fast but
+    leave the parent's globals untouched, which is a wrong answer, not a faster one.
+    Dicts and sets compare regardless of order, as == does: threads insert keys in a
+    different order, which is not a different answer.
+    """
+    state = {}
+    if WORKLOAD_MODULE is not None:
+        state = {k: v for k, v in vars(WORKLOAD_MODULE).items()
+                 if not k.startswith("_") and type(v) in STATE_TYPES}
+    return hashlib.sha256(repr(_canonical((results, state))).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ("dict", sorted((repr(_canonical(k)), _canonical(v)) for k, v in value.items()))
+    if isinstance(value, (set, frozenset)):
+        return ("set", sorted(repr(_canonical(v)) for v in value))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_canonical(v) for v in value])
+    return repr(value)
 
 
 def time_in_child(run: Callable[[], Any], timeout_s: float) -> Timing:
@@ -232,10 +266,10 @@ def time_in_child(run: Callable[[], Any], timeout_s: float) -> Timing:
         os.setpgid(0, 0)
         try:
             before, started = os.times(), time.perf_counter()
-            run()
+            results = run()
             seconds, after = time.perf_counter() - started, os.times()
             cpu = sum(after[:4]) - sum(before[:4])  # own and waited-for children's CPU
-            payload = {"seconds": seconds, "cpu": cpu}
+            payload = {"seconds": seconds, "cpu": cpu, "outcome": outcome_digest(results)}
         except BaseException as exc:  # noqa: BLE001 - reported, never raised in the parent
             payload = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
         os.write(write_end, json.dumps(payload).encode())
@@ -260,7 +294,7 @@ def time_in_child(run: Callable[[], Any], timeout_s: float) -> Timing:
     payload = json.loads(data)
     if "error" in payload:
         return Timing(error=payload["error"])
-    return Timing(payload["seconds"], payload["cpu"])
+    return Timing(payload["seconds"], payload["cpu"], outcome=payload["outcome"])
 
 
 def _read_with_deadline(fd: int, timeout_s: float) -> Optional[bytes]:
@@ -297,6 +331,8 @@ class Measured:
     cpu_share: Optional[float] = None  # CPU seconds / wall seconds of the first run
     own_median: Optional[float] = None  # recommended only: before pooling with the grid's runs
     pooled_with_grid: bool = False  # the median is over this and the identical grid entry's runs
+    outcome: Optional[str] = None  # digest of the first run's results and module state
+    wrong: bool = False  # its outcome differs from the serial loop's
 
     def lower_bound(self) -> Optional[float]:
         """The time to rank by: the median, or the timeout when it did not finish."""
@@ -340,7 +376,9 @@ def measure_in_rounds(entries: list[Entry], repeats: int, timeout_s: float,
                 finished[index] = True  # cannot win, and one run already shows its ratio
                 continue
             finished[index] = _record(result, time_in_child(entry.run, timeout_s), timeout_s, first=rep == 0)
+    reference = results[0].outcome if results else None  # entry 0 is the serial loop
     for result in results:
+        result.wrong = reference is not None and result.outcome is not None and result.outcome != reference
         if result.runs and (not result.timed_out or len(result.runs) > 1):
             # With a timeout among finished runs, the timeout counts as that run's time.
             result.median = statistics.median(result.runs)
@@ -359,6 +397,7 @@ def _record(result: Measured, timing: Timing, timeout_s: float, first: bool) -> 
     result.runs.append(timing.seconds)
     if first:
         result.cpu_share = timing.cpu_seconds / max(timing.seconds, 1e-9)
+        result.outcome = timing.outcome
     return False
 
 
@@ -548,8 +587,10 @@ def bench_workload(workload: Workload, cpus: int, repeats: int, quick: bool) -> 
     row["advice"] = asdict(advice)
     log(f"   paradvise took {advice.wall_s:.1f} s -> "
         f"{advice.config().label() if advice.config() else 'no advice: ' + str(advice.error)}")
+    global WORKLOAD_MODULE
     try:
         module, prepared = prepare(workload)
+        WORKLOAD_MODULE = module
     except Exception as exc:  # noqa: BLE001 - a workload we cannot rebuild is skipped, with the reason
         row["skipped"] = f"{type(exc).__name__}: {exc}"
         log(f"   skipped: {row['skipped']}")
@@ -655,7 +696,8 @@ def _pool_with_grid(rec: Config, timed: Measured, grid_results: list[Measured]) 
 
 def _show(m: Measured) -> str:
     if m.median is not None:
-        return f"{m.label:<28} {m.median:8.3f} s  ({len(m.runs)} run{'s' if len(m.runs) > 1 else ''})"
+        return (f"{m.label:<28} {m.median:8.3f} s  ({len(m.runs)} run{'s' if len(m.runs) > 1 else ''})"
+                + ("  wrong: results or module state differ from serial" if m.wrong else ""))
     return f"{m.label:<28} {'-':>8}    {m.error}"
 
 
@@ -665,7 +707,8 @@ def score(row: dict) -> None:
     """Add best, regret and default ratios to a timed row (in place)."""
     if "grid" not in row:
         return
-    finished = [m for m in row["grid"] if m["median"] is not None]
+    # The best configuration is the fastest one that gets the serial loop's answer.
+    finished = [m for m in row["grid"] if m["median"] is not None and not m.get("wrong")]
     best = min(finished, key=lambda m: m["median"])
     rec = row.get("recommended")
     best_s = best["median"]
@@ -679,7 +722,7 @@ def score(row: dict) -> None:
     for name, m in row["defaults"].items():
         bound = Measured(**m).lower_bound()
         row["default_ratios"][name] = None if bound is None else {
-            "ratio": bound / best_s, "lower_bound": m["median"] is None}
+            "ratio": bound / best_s, "lower_bound": m["median"] is None, "wrong": bool(m.get("wrong"))}
     row["advice_cost"] = row["advice"]["wall_s"] / row["serial_s"]
 
 
@@ -700,12 +743,15 @@ def summarize(rows: list[dict], default_names: list[str]) -> list[str]:
                      f"{len(above)} above 1.2{': ' + ', '.join(above) if above else ''}{note}")
     for name in default_names:
         ratios = [(r["default_ratios"][name]["ratio"], r["workload"], r["default_ratios"][name]["lower_bound"])
-                  for r in rows if r.get("default_ratios", {}).get(name)]
+                  for r in rows if r.get("default_ratios", {}).get(name)
+                  and not r["default_ratios"][name].get("wrong")]
+        wrong = [r["workload"] for r in rows if (r.get("default_ratios", {}).get(name) or {}).get("wrong")]
         if ratios:
             worst = max(ratios)
             bound = " (a lower bound: some runs timed out)" if any(b for _, _, b in ratios) else ""
+            wrong_note = f"; wrong answers (not counted) on {', '.join(wrong)}" if wrong else ""
             lines.append(f"default {name}: geometric mean {geomean([v for v, _, _ in ratios]):.2f}, "
-                         f"worst {'>' if worst[2] else ''}{worst[0]:.2f} ({worst[1]}){bound}")
+                         f"worst {'>' if worst[2] else ''}{worst[0]:.2f} ({worst[1]}){bound}{wrong_note}")
     failed = [r["workload"] for r in rows if r.get("advice", {}).get("returncode") != 0]
     if failed:
         lines.append(f"no advice (paradvise failed) for {len(failed)}: {', '.join(failed)}")
@@ -732,6 +778,8 @@ def table(rows: list[dict], default_names: list[str]) -> list[str]:
         rec = r.get("recommended")
         rec_cell = f"no advice: {r['advice']['error']}" if not rec else rec["label"] + (
             f" ({rec['median']:.3f} s)" if rec["median"] is not None else f" ({rec['error']})")
+        if rec and rec.get("wrong"):
+            rec_cell += " (wrong results)"
         if r.get("target_mismatch"):
             rec_cell += f" [advised on {r['target_mismatch']}(), not {r['hot']}()]"
         if r.get("items_mismatch"):
@@ -741,7 +789,8 @@ def table(rows: list[dict], default_names: list[str]) -> list[str]:
         defaults = []
         for name in default_names:
             d = r["default_ratios"].get(name)
-            defaults.append("-" if not d else f"{'>' if d['lower_bound'] else ''}{d['ratio']:.2f}")
+            defaults.append("-" if not d else f"{'>' if d['lower_bound'] else ''}{d['ratio']:.2f}"
+                            + (" (wrong)" if d.get("wrong") else ""))
         out.append(f"| {r['workload']} | {rec_cell} | {best} | {regret} | " + " | ".join(defaults)
                    + f" | {r['advice_cost']:.1f}x |")
     return out
@@ -788,7 +837,8 @@ def write_results(rows: list[dict], summary: list[str], lines: list[str], facts:
         "",
         "Regret = time(recommended) / time(best of grid and recommended); defaults are the ratio "
         "of their time to that best (`>`: timed out, a lower bound); advice cost = paradvise's "
-        "wall time / the serial loop's time.",
+        "wall time / the serial loop's time. Only configurations whose results and module state "
+        "match the serial loop's can be the best; `(wrong)` marks a default that did not.",
         "",
         *lines,
         "",
