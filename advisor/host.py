@@ -83,8 +83,8 @@ def script_functions(stats: dict[Any, Any], script: str) -> list[dict[str, Any]]
     own = {key: value for key, value in stats.items() if key[0] == script}
     out = []
     for key, (_cc, ncalls, tottime, cumtime, _callers) in own.items():
-        if key[2].startswith("<"):  # <module>, <listcomp>, <lambda>: not a function to map
-            continue
+        if key[2].startswith("<") and key[2] != "<lambda>":  # <module>, <listcomp>: not functions to map
+            continue  # (a lambda is, when it is bound to a name: locate.display_name finds which)
         in_script_callees = sum(
             callers[key][3] for callee, (*_, callers) in own.items() if callee != key and key in callers)
         out.append({"name": key[2], "line": key[1], "calls": ncalls, "tottime": tottime,
@@ -150,7 +150,7 @@ def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False) -> dict[str,
 
     try:
         measurement = measure_target(recorder, module, spec["function"], spec["is_coroutine"], options, on_trial,
-                                     on_event)
+                                     on_event, cloudpickle_fallback=True)
     except Exception:  # noqa: BLE001 - report paradvise's own failure, let the script go on
         return {"host_error": traceback.format_exc()}
     if late:

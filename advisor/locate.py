@@ -6,6 +6,7 @@ call counts and times instead. ``--function`` names the target directly.
 """
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any, Optional
 
 from .errors import NothingToMeasure, ScriptFailed, TargetNotFound
 from .launch import Finished, run_bounded, run_host
-from .script import FunctionDef
+from .script import LAMBDA, FunctionDef, replayable_functions, resolve_function
 
 # Scalene samples every 10 ms; fewer than this many samples in the hot function is too
 # few to trust its ranking, so the cProfile pass decides instead.
@@ -49,15 +50,20 @@ def run_scalene(script: Path, argv: list[str], timeout: float, workdir: Path) ->
         return None
 
 
-def scalene_functions(profile: dict[str, Any], script: Path) -> list[dict[str, Any]]:
-    """Scalene's per-function rows for the script file, hottest first."""
+def scalene_functions(profile: dict[str, Any], script: Path,
+                      functions: Optional[dict[str, FunctionDef]] = None) -> list[dict[str, Any]]:
+    """Scalene's per-function rows for the script file, hottest first.
+
+    With ``functions``, rows are named by display name (``main.score``, see ``script.FunctionDef``).
+    """
     rows = []
     for name, data in profile.get("files", {}).items():
         if Path(name).resolve() != script:
             continue
         for fn in data.get("functions", []):
             total = fn.get("n_cpu_percent_python", 0) + fn.get("n_cpu_percent_c", 0) + fn.get("n_sys_percent", 0)
-            rows.append({"name": fn.get("line", ""), "line": fn.get("lineno", 0), "percent": total,
+            name = display_name(functions, fn.get("line", ""), fn.get("lineno", 0)) if functions else None
+            rows.append({"name": name or fn.get("line", ""), "line": fn.get("lineno", 0), "percent": total,
                          "python_percent": fn.get("n_cpu_percent_python", 0.0),
                          "native_percent": fn.get("n_cpu_percent_c", 0.0),
                          "system_percent": fn.get("n_sys_percent", 0.0),
@@ -65,10 +71,26 @@ def scalene_functions(profile: dict[str, Any], script: Path) -> list[dict[str, A
     return sorted(rows, key=lambda r: -r["percent"])
 
 
-def pick_from_scalene(profile: dict[str, Any], script: Path, candidates: set[str]) -> Optional[dict[str, Any]]:
+def display_name(functions: dict[str, FunctionDef], name: str, line: int) -> Optional[str]:
+    """The display name of a profiler's row: (co_name or qualname, co_firstlineno).
+
+    cProfile names a nested function by its own name (``inner``) and a lambda ``<lambda>``;
+    scalene by its qualname (``main.<locals>.inner``). The line tells apart functions
+    of the same name; a top-level function keeps its own name either way.
+    """
+    local = name.rpartition(".")[2]
+    for display, fn in functions.items():
+        if fn.code_line == line and (local == fn.local_name or (fn.kind == LAMBDA and local == "<lambda>")):
+            return display
+    plain = name.replace(".<locals>", "")
+    return plain if plain in functions else None
+
+
+def pick_from_scalene(profile: dict[str, Any], script: Path, candidates: set[str],
+                      functions: Optional[dict[str, FunctionDef]] = None) -> Optional[dict[str, Any]]:
     """Scalene's row for the hottest candidate, if scalene took enough samples to rank it."""
     elapsed = float(profile.get("elapsed_time_sec", 0.0))
-    rows = [r for r in scalene_functions(profile, script) if r["name"] in candidates]
+    rows = [r for r in scalene_functions(profile, script, functions) if r["name"] in candidates]
     if not rows:
         return None
     top = rows[0]
@@ -78,19 +100,24 @@ def pick_from_scalene(profile: dict[str, Any], script: Path, candidates: set[str
     return top
 
 
-def scalene_evidence(profile: Optional[dict[str, Any]], script: Path, name: str) -> dict[str, float]:
+def scalene_evidence(profile: Optional[dict[str, Any]], script: Path, name: str,
+                     functions: Optional[dict[str, FunctionDef]] = None) -> dict[str, float]:
     """Scalene's Python / native / system split and core utilisation for one function."""
-    for row in scalene_functions(profile or {}, script):
+    for row in scalene_functions(profile or {}, script, functions):
         if row["name"] == name and row["percent"] > 0:
             keys = ("python_percent", "native_percent", "system_percent", "core_utilization")
             return {k: float(row[k]) for k in keys} | {"share": row["percent"] / 100.0}
     return {}
 
 
-def pick_from_cprofile(result: dict[str, Any], candidates: set[str]) -> Optional[tuple[str, float]]:
+def pick_from_cprofile(result: dict[str, Any], candidates: set[str],
+                       functions: Optional[dict[str, FunctionDef]] = None) -> Optional[tuple[str, float]]:
     """(name, share of run time) of the candidate with the most time attributed to it."""
     wall = float(result.get("wall_s", 0.0)) or 1e-9
-    rows = [r for r in result.get("functions", []) if r["name"] in candidates]
+    rows = result.get("functions", [])
+    if functions:
+        rows = [{**r, "name": display_name(functions, r["name"], r["line"]) or r["name"]} for r in rows]
+    rows = [r for r in rows if r["name"] in candidates]
     if not rows:
         return None
     share = min(1.0, rows[0]["attributed_s"] / wall)
@@ -117,7 +144,7 @@ def script_failure(finished: Finished, script: Path) -> ScriptFailed:
 
 def count_calls(script: Path, argv: list[str], functions: dict[str, FunctionDef], timeout: float,
                 workdir: Path) -> tuple[float, dict[str, dict[str, float]]]:
-    """Run the script once with every top-level function counted: (wall time, per-function counts)."""
+    """Run the script once with every function in ``functions`` counted: (wall time, per-function counts)."""
     spec = {"mode": "count", "script": str(script), "argv": argv, "functions": sorted(functions)}
     finished = run_host(spec, timeout, workdir)
     if finished.returncode != 0:
@@ -125,8 +152,21 @@ def count_calls(script: Path, argv: list[str], functions: dict[str, FunctionDef]
     return float(finished.result["wall_s"]), finished.result["functions"]
 
 
+def with_nested(script: Path, functions: dict[str, FunctionDef]) -> dict[str, FunctionDef]:
+    """``functions`` (top-level ones) and the script's nested functions and named lambdas."""
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8"), filename=str(script))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return functions
+    return {**replayable_functions(tree), **functions}
+
+
 def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wanted: Optional[str],
            timeout: float, workdir: Path) -> Located:
+    """Pick the target among ``functions`` and the script's nested functions and named lambdas."""
+    functions = with_nested(script, functions)
+    if wanted:
+        wanted = resolve_function(functions, wanted, script.name).name
     if not functions:
         raise NothingToMeasure(f"{script.name} defines no top-level function; paradvise advises on a "
                                "function that the script calls many times.")
@@ -134,7 +174,7 @@ def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wan
     profile = run_scalene(script, argv, timeout, workdir)
 
     def located(name: str, by: str, share: Optional[float]) -> Located:
-        evidence = scalene_evidence(profile, script, name)
+        evidence = scalene_evidence(profile, script, name, functions)
         return Located(functions[name], wall, by, int(counts[name]["calls"]), float(counts[name]["total_s"]),
                        share if share is not None else evidence.get("share"), evidence)
 
@@ -144,13 +184,13 @@ def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wan
         return located(wanted, "--function", None)
     # Only a function called more than once can be spread over workers.
     candidates = {name for name, c in counts.items() if c["calls"] >= 2}
-    top = pick_from_scalene(profile, script, candidates) if profile else None
+    top = pick_from_scalene(profile, script, candidates, functions) if profile else None
     if top is not None:
         return located(top["name"], "scalene", top["percent"] / 100.0)
     finished = run_host({"mode": "cprofile", "script": str(script), "argv": argv}, timeout, workdir)
     if finished.returncode != 0:
         raise script_failure(finished, script)
-    picked = pick_from_cprofile(finished.result, candidates)
+    picked = pick_from_cprofile(finished.result, candidates, functions)
     if picked is not None:
         return located(picked[0], "cprofile", picked[1])
     # Profilers see CPU work; a coroutine that mostly awaits shows up only in wall time.

@@ -5,14 +5,17 @@ Called by the host process at the target's last real call (see ``host.py``).
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import time
 import types
-from typing import Any, Callable
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Optional
 
 from .capture import Recorder
 from .model import Measurement, Trial, Warning
 from .sweep import items as items_mod
 from .sweep import probes
+from .sweep.backends import joblib_available
 from .sweep.isolate import run_isolated
 from .sweep.runner import Clock, Facts, Subject, Sweep, SweepOptions, per_call_stats, subset_indices
 
@@ -47,13 +50,17 @@ def _probe(work: Callable[[], Any], timeout: float) -> Any:
     return outcome.value if outcome.ok else None
 
 
-def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions) -> tuple[Facts, dict[str, int]]:
+def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
+               process_dispatch: bool = False) -> tuple[Facts, dict[str, int]]:
+    """``process_dispatch``: time a process pool's start-up and hand-over even without
+    process trials (joblib measured in their place needs them to plan)."""
     calls = recorder.calls
     cpu_ratio = cpu_over_wall(recorder)
-    timeout = min(options.trial_timeout_s, max(1.0, options.budget_s / 4))
+    timeout = probe_timeout(options)
     want_processes = "processes" in options.executors
     workers = max(2, options.usable_cpus)
-    overheads = _probe(lambda: probes.dispatch_overheads(workers, options.start_method, want_processes),
+    dispatch = want_processes or process_dispatch
+    overheads = _probe(lambda: probes.dispatch_overheads(workers, options.start_method, dispatch),
                        timeout) or {}
     overheads["probe_workers"] = float(workers)
     if want_processes:
@@ -74,6 +81,89 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions) -> t
         "peak_alloc_bytes": int(peak),
     }
     return Facts(cpu_ratio, gil, overheads), sizes
+
+
+def probe_timeout(options: SweepOptions) -> float:
+    return min(options.trial_timeout_s, max(1.0, options.budget_s / 4))
+
+
+# Executors that send the target to their workers with the standard pickle, by reference.
+PICKLING_EXECUTORS = ("processes", "interpreters")
+
+
+@dataclass(frozen=True)
+class UnpicklableTarget:
+    """The target itself cannot be pickled: which executors that rules out, and why."""
+
+    message: str  # the ``unpicklable-target`` warning
+    reason: str  # why each of ``excluded`` is ruled out
+    excluded: tuple[str, ...]
+    joblib_instead: bool = False  # processes were asked for; joblib is measured in their place
+
+
+def target_pickle_error(subject: Subject, timeout: float) -> Optional[str]:
+    """Why pickle cannot send the target to a worker process; None when it can (or cannot tell).
+
+    Checked in a forked child as a trial sees the target: unwrapped and bound under its own
+    name (``Subject.prepare_child``), which a module-level function needs to pickle by reference.
+    """
+    def check() -> str:
+        subject.prepare_child()
+        try:
+            pickle.dumps(subject.original, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - any failure means workers could not get it
+            return f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return ""
+
+    outcome = run_isolated(check, timeout)
+    return (outcome.value or None) if outcome.ok else None
+
+
+def describe_unpicklable(fn: Any, name: str, error: str) -> str:
+    """What the target is, as in "score is a closure defined inside main()"."""
+    qualname = getattr(fn, "__qualname__", "") or ""
+    local = name.rpartition(".")[2]
+    is_lambda = getattr(fn, "__name__", "") == "<lambda>"
+    if ".<locals>." in qualname:
+        outer = qualname.rpartition(".<locals>.")[0].replace(".<locals>", "")
+        what = "a lambda" if is_lambda else ("a closure" if getattr(fn, "__closure__", None) else "a function")
+        return f"{local} is {what} defined inside {outer}()"
+    if is_lambda:
+        return f"{local} is a lambda"
+    return f"{name} cannot be pickled ({error})"
+
+
+def unpicklable_target(subject: Subject, options: SweepOptions, fallback: bool) -> Optional[UnpicklableTarget]:
+    """Check the target up front; None when pickle can send it to worker processes.
+
+    ``fallback``: measure joblib (loky sends the target with cloudpickle) in place of the
+    process pools when those were asked for and joblib is installed.
+    """
+    error = target_pickle_error(subject, probe_timeout(options))
+    if error is None:
+        return None
+    what = describe_unpicklable(subject.original, subject.name, error)
+    excluded = tuple(e for e in PICKLING_EXECUTORS if e in options.executors or e == "processes")
+    instead = fallback and "processes" in options.executors and joblib_available()
+    skipped = "process pools and subinterpreters are skipped" if "interpreters" in options.executors \
+        else "process pools are skipped"
+    if instead:
+        message = (f"{what}; pickle cannot send it to worker processes, so {skipped} and joblib, which "
+                   "sends it with cloudpickle (as Dask does), is measured instead.")
+    else:
+        message = (f"{what}; pickle cannot send it to worker processes, so {skipped}; joblib and Dask send it "
+                   "with cloudpickle.")
+    return UnpicklableTarget(message, f"{what}, which pickle cannot send to worker processes", excluded, instead)
+
+
+def without_pickling(options: SweepOptions, problem: Optional[UnpicklableTarget]) -> SweepOptions:
+    """The sweep's executors, less those the target cannot be pickled for (joblib in their place)."""
+    if problem is None:
+        return options
+    executors = [e for e in options.executors if e not in problem.excluded]
+    if problem.joblib_instead and "joblib" not in executors:
+        executors.append("joblib")
+    return replace(options, executors=executors)
 
 
 def cpu_over_wall(recorder: Recorder) -> float:
@@ -97,13 +187,24 @@ def _median_index(walls: list[float]) -> int:
 
 def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_coroutine: bool,
                    options: SweepOptions, on_trial: Callable[[Trial], None] = lambda t: None,
-                   on_event: Callable[[dict[str, Any]], None] = lambda e: None) -> Measurement:
+                   on_event: Callable[[dict[str, Any]], None] = lambda e: None,
+                   cloudpickle_fallback: bool = False) -> Measurement:
     """Probe, then sweep. ``on_trial`` and ``on_event`` report progress as it happens, so an
-    interrupted run can still write a partial report of what was measured."""
+    interrupted run can still write a partial report of what was measured.
+
+    A target pickle cannot send to worker processes (a closure, a lambda) is found first:
+    the executors that need that are not measured, and with ``cloudpickle_fallback``
+    joblib is measured in place of the process pools.
+    """
     started = time.monotonic()
     clock = Clock(options.budget_s)  # the probes count against the budget too
     subject, total_items = build_subject(recorder, module, name, is_coroutine, options.budget_s)
-    facts, sizes = run_probes(subject, recorder, options)
+    problem = unpicklable_target(subject, options, cloudpickle_fallback)
+    if problem is not None:
+        options = without_pickling(options, problem)
+        on_event({"exclusions": dict.fromkeys(problem.excluded, problem.reason),
+                  "warnings": [Warning("unpicklable-target", problem.message).to_json()]})
+    facts, sizes = run_probes(subject, recorder, options, process_dispatch=bool(problem and problem.joblib_instead))
     on_event({"facts": {"cpu_ratio": facts.cpu_ratio, "gil_probe": facts.gil, "overheads": facts.overheads,
                         "sizes": sizes, "call_style": subject.style, "items_measured": len(subject.items)}})
     sweep = Sweep(subject, recorder.calls, options, clock)
@@ -111,11 +212,11 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     def trial_done(trial: Trial) -> None:
         on_trial(trial)
         if trial.executor == "serial":  # the serial run is where state changes are found
-            on_event({"exclusions": exclusions_for(sweep, recorder, name),
-                      "warnings": [w.to_json() for w in state_warnings(sweep, recorder, name)]})
+            on_event({"exclusions": exclusions_for(sweep, recorder, name, problem),
+                      "warnings": [w.to_json() for w in state_warnings(sweep, recorder, name, problem)]})
 
     trials = with_speedups(sweep.run(facts, trial_done))
-    warnings = state_warnings(sweep, recorder, name) + sweep.warnings + stability_warnings(trials)
+    warnings = state_warnings(sweep, recorder, name, problem) + sweep.warnings + stability_warnings(trials)
     warnings += result_warnings(trials, sweep)
     thread_wall = sum(c.wall for c in recorder.calls) or 1e-9
     per_call = per_call_stats(recorder.calls)
@@ -131,7 +232,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
         peak_alloc_bytes=sizes["peak_alloc_bytes"],
         working_set_bytes=sizes["arg_bytes"] + max(sizes["peak_alloc_bytes"], sizes["result_bytes"]),
         overheads=facts.overheads, trials=trials, warnings=warnings,
-        exclusions=exclusions_for(sweep, recorder, name),
+        exclusions=exclusions_for(sweep, recorder, name, problem),
         errors=sum(1 for c in recorder.calls if c.error), sweep_seconds=time.monotonic() - started,
         dask={"scheduler": options.dask, "runs": sweep.dask_runs} if options.dask else {})
 
@@ -147,8 +248,9 @@ def with_speedups(trials: list[Trial]) -> list[Trial]:
     return out
 
 
-def state_warnings(sweep: Sweep, recorder: Recorder, name: str) -> list[Warning]:
-    out = []
+def state_warnings(sweep: Sweep, recorder: Recorder, name: str,
+                   unpicklable: Optional[UnpicklableTarget] = None) -> list[Warning]:
+    out = [Warning("unpicklable-target", unpicklable.message)] if unpicklable else []
     if sweep.mutated_globals:
         names = ", ".join(sweep.mutated_globals)
         out.append(Warning("global-state-mutation", (
@@ -171,14 +273,16 @@ def state_warnings(sweep: Sweep, recorder: Recorder, name: str) -> list[Warning]
     return out
 
 
-def exclusions_for(sweep: Sweep, recorder: Recorder, name: str) -> dict[str, str]:
+def exclusions_for(sweep: Sweep, recorder: Recorder, name: str,
+                   unpicklable: Optional[UnpicklableTarget] = None) -> dict[str, str]:
+    out = dict.fromkeys(unpicklable.excluded, unpicklable.reason) if unpicklable else {}
     if sweep.mutated_globals or sweep.mutated_args:
         why = f"{name} mutates shared state that worker processes would not send back"
         # Dask's workers are separate processes too.
-        return {"processes": why, **({"dask": why} if sweep.options.dask else {})}
+        return {**out, "processes": why, **({"dask": why} if sweep.options.dask else {})}
     if recorder.pickle_error:
-        return {"processes": "the arguments cannot be pickled"}
-    return {}
+        return {**out, "processes": "the arguments cannot be pickled"}
+    return out
 
 
 def stability_warnings(trials: list[Trial]) -> list[Warning]:
