@@ -107,7 +107,8 @@ PATCH_HELP = "Write the same rewrite as a unified diff against the script here."
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("script", type=click.Path(dir_okay=True))
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--function", "function", metavar="NAME", help="Advise on this top-level function.")
+@click.option("--function", "function", metavar="NAME",
+              help="Advise on this function: top-level, nested in another (OUTER.INNER) or a lambda bound to a name.")
 @click.option("--budget", type=float, callback=_positive, metavar="SECONDS",
               help="Bound the whole sweep (default: a few times the loop's own run time).")
 @click.option("--timeout", type=float, callback=_positive, metavar="SECONDS", help="Bound one trial.")
@@ -149,8 +150,9 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
             if interrupted.partial is not None:  # keep what was measured, marked as partial
                 _write_outputs(interrupted.partial, json=json_path, markdown=markdown_path, html=html_path)
             raise
+        rewrite = _prepare_rewrite(report, emit_path, patch_path)  # a refusal writes nothing at all
         _write_outputs(report, json=json_path, markdown=markdown_path, html=html_path)
-        _write_rewrite(report, emit_path, patch_path, quiet)
+        _write_rewrite(rewrite, emit_path, patch_path, quiet)
         _show(report, quiet)
 
     _guarded(debug, work)
@@ -195,13 +197,21 @@ def _check_rewrite_paths(script: str, emit_path: Optional[str], patch_path: Opti
         check_paths(script, emit_path, patch_path)
 
 
-def _write_rewrite(report: Any, emit_path: Optional[str], patch_path: Optional[str], quiet: bool) -> None:
+def _prepare_rewrite(report: Any, emit_path: Optional[str], patch_path: Optional[str]) -> Any:
     """--emit / --patch: the script with its hot loop rewritten to the advice (present/rewrite.py)."""
     if not (emit_path or patch_path):
-        return
-    from .present.rewrite import write_rewrite
+        return None
+    from .present.rewrite import prepare_rewrite
 
-    done = write_rewrite(report, emit_path, patch_path)
+    return prepare_rewrite(report, emit_path, patch_path)
+
+
+def _write_rewrite(done: Any, emit_path: Optional[str], patch_path: Optional[str], quiet: bool) -> None:
+    if done is None:
+        return
+    from .present.rewrite import write_prepared
+
+    write_prepared(done, emit_path, patch_path)
     if not quiet:
         click.echo(f"· {', '.join(p for p in (emit_path, patch_path) if p)}: {done.description}", err=True)
 
@@ -225,8 +235,9 @@ def report(run_json: str, markdown_path: Optional[str], html_path: Optional[str]
 
         saved = load_report(run_json)
         _check_rewrite_paths(saved.target.file, emit_path, patch_path)
+        rewrite = _prepare_rewrite(saved, emit_path, patch_path)
         _write_outputs(saved, markdown=markdown_path, html=html_path)
-        _write_rewrite(saved, emit_path, patch_path, quiet=False)
+        _write_rewrite(rewrite, emit_path, patch_path, quiet=False)
         if not (markdown_path or html_path or emit_path or patch_path):
             click.echo(registry.render(saved, "markdown"), nl=False)
 

@@ -2,9 +2,14 @@
 
 The snippet imports the target from the user's script (by module name) and maps it
 over ``items``, with the exact pool, workers and chunksize that were measured.
+
+A target defined inside another function (``main.score``: a closure, a nested ``def``
+or a lambda bound there) cannot be imported; its snippet maps a function it is given,
+``map_score(score, items)``, to be called where ``score`` is in scope.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -75,6 +80,22 @@ def map_{name}(items):
         parts = client.gather(client.map(_{name}_chunk, chunks, pure=False))
     return [result for part in parts for result in part]
 ''',
+    "joblib": '''from joblib import Parallel, delayed
+
+
+def map_{name}(items):
+    # loky worker processes; functions are sent with cloudpickle.
+    return Parallel(n_jobs={workers}, backend="loky", batch_size={batch_size})(
+        delayed({call})({joblib_args}) for x in items)
+''',
+    "interpreters": '''from concurrent.futures import InterpreterPoolExecutor
+
+
+def map_{name}(items):
+    # One subinterpreter per worker, each with its own GIL (Python 3.14+).
+    with InterpreterPoolExecutor(max_workers={workers}) as pool:
+        return list(pool.map({name}, items, chunksize={chunksize}))
+''',
     "asyncio": '''import asyncio
 
 
@@ -102,6 +123,12 @@ if __name__ == "__main__":
     items = []  # the same items your loop passes to {name}
     print(map_{name}(items))
 ''',
+    # A target defined inside another function: there is nothing to import and run here.
+    "in_scope": '''
+
+# Inside {outer}(), where {name} is defined, in place of the loop over {name}:
+#     results = {awaited}map_{name}({name}, items)
+''',
 }
 
 
@@ -118,13 +145,17 @@ def emit(rec: Recommendation, script: str, name: str, call_style: str = "single"
     ``dask_address``: the scheduler the Dask trials used ("local" or None: a LocalCluster).
     ``is_coroutine`` False with asyncio: a blocking function, awaited via asyncio.to_thread.
     """
+    outer, _, name = name.rpartition(".")  # "main.score": score, defined inside main()
     key = _template_key(rec)
     star = call_style == "star"
     fields = {
         "module": Path(script).stem, "name": name, "workers": rec.workers,
         "chunksize": rec.chunksize or 1, "start_method": rec.start_method or "fork",
         "call": name, "map_name": "starmap" if star else "map",
-        "summary": summary(rec), "import_line": import_line(Path(script).stem, name),
+        "batch_size": rec.chunksize if rec.chunksize and rec.chunksize > 1 else '"auto"',
+        "joblib_args": "*x" if star else "x", "outer": outer, "awaited": "await " if key == "asyncio" else "",
+        "summary": summary(rec),
+        "import_line": in_scope_note(outer, name) if outer else import_line(Path(script).stem, name),
         **dask_fields(rec.workers, dask_address),
     }
     body = TEMPLATES[key].format(**fields)
@@ -134,9 +165,38 @@ def emit(rec: Recommendation, script: str, name: str, call_style: str = "single"
         body = body.replace(f"{name}(x)", f"{name}(*x)").replace(f"pool.map({name}, items)",
                                                                    f"pool.map(lambda x: {name}(*x), items)")
         body = body.replace(f"client.map({name}, items", f"client.map(lambda x: {name}(*x), items")
+    if key == "interpreters" and star:
+        body = body.replace(f"pool.map({name}, items", f"pool.map(lambda x: {name}(*x), items")
+    if outer:
+        body = taking_the_function(body, name)
+        return HEADER.format(**fields) + body + FOOTER["in_scope"].format(**fields)
     footer = FOOTER["asyncio" if key == "asyncio" else "default"].format(**fields)
     return HEADER.format(**fields) + body + footer
 
+
+def in_scope_note(outer: str, name: str) -> str:
+    return (f"# {name} is defined inside {outer}(), so it cannot be imported: map_{name} takes it as an\n"
+            f"# argument. Call it inside {outer}(), where {name} is in scope (see the end of this snippet).")
+
+
+_CHUNK_HELPER = r"\n\ndef _{name}_chunk\(chunk\):\n    return (?P<expr>.*)\n"
+
+
+def taking_the_function(body: str, name: str) -> str:
+    """A template body whose ``map_{name}`` takes the function to map as its first argument.
+
+    A chunk helper that calls ``name`` moves inside ``map_{name}``, where the argument is.
+    There is no main guard below a snippet like this: the one the script needs is its own.
+    """
+    body = body.replace(f"def map_{name}(items", f"def map_{name}({name}, items")
+    body = body.replace("# The main guard below matters:", "# A main guard in the script matters:")
+    helper = re.search(_CHUNK_HELPER.format(name=re.escape(name)), body)
+    if helper is None:
+        return body
+    body = body[:helper.start()] + body[helper.end():]
+    head, sep, rest = body.partition(f"def map_{name}({name}, items):\n")
+    nested = f"    def _{name}_chunk(chunk):\n        return {helper.group('expr')}\n\n"
+    return head + sep + nested + rest
 
 def dask_fields(workers: int, address: Optional[str]) -> dict[str, str]:
     """The Dask import and ``with`` line: connect to ``address``, or start a LocalCluster like the trials."""

@@ -11,6 +11,12 @@ its comments and formatting byte for byte. It recognises these call sites of the
   whose body calls ``f(x)`` once, unconditionally, and uses ``x`` nowhere else
 - the same shapes with ``await f(x)`` for a coroutine target (``asyncio.gather`` with a semaphore)
 
+A target defined inside a function (``main.score``: a closure, a nested ``def`` or a
+lambda bound there) is rewritten where it is in scope: the call sites in ``main`` become
+``map_score(score, items)``, and ``map_score`` (a module-level function that takes the
+function to map) goes right after ``main``. With no such call site there is no
+standalone fallback (the closure cannot be imported), so the rewrite is refused.
+
 A helper that maps ``f`` (``map_f``) goes right after ``f``'s definition, the imports it
 needs after the script's own, and a process pool gets an ``if __name__ == "__main__":`` guard
 around the module-level code that runs it when the script has none. Where no call site has
@@ -28,7 +34,7 @@ from typing import Any, Callable, Optional
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import (BuiltinAssignment, GlobalScope, MetadataWrapper, ParentNodeProvider,
+from libcst.metadata import (BuiltinAssignment, FunctionScope, GlobalScope, MetadataWrapper, ParentNodeProvider,
                              PositionProvider, ScopeProvider)
 
 from ..errors import UsageError
@@ -83,17 +89,27 @@ def check_paths(script: str, emit_path: Optional[str], patch_path: Optional[str]
 
 def write_rewrite(report: Report, emit_path: Optional[str], patch_path: Optional[str]) -> Rewrite:
     """Write the rewritten script to ``emit_path`` and/or its diff to ``patch_path``, atomically."""
+    done = prepare_rewrite(report, emit_path, patch_path)
+    write_prepared(done, emit_path, patch_path)
+    return done
+
+
+def prepare_rewrite(report: Report, emit_path: Optional[str], patch_path: Optional[str]) -> Rewrite:
+    """The rewrite ``write_rewrite`` would write; raises ``UsageError`` (before anything is
+    written) when the paths are unusable or the target cannot be rewritten."""
+    check_paths(report.target.file, emit_path, patch_path)
+    return rewrite_report(report, Path(emit_path).name if emit_path else None)
+
+
+def write_prepared(done: Rewrite, emit_path: Optional[str], patch_path: Optional[str]) -> None:
     from .files import write_atomic
 
-    check_paths(report.target.file, emit_path, patch_path)
-    done = rewrite_report(report, Path(emit_path).name if emit_path else None)
     for option, path, text in (("--emit", emit_path, done.text), ("--patch", patch_path, done.diff)):
         if path:
             try:
                 write_atomic(path, text)
             except OSError as exc:
                 raise UsageError(f"Cannot write {option} to {path}: {exc.strerror or exc}.") from None
-    return done
 
 
 def rewrite_report(report: Report, emit_name: Optional[str] = None) -> Rewrite:
@@ -104,7 +120,8 @@ def rewrite_report(report: Report, emit_name: Optional[str] = None) -> Rewrite:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"Cannot read the profiled script {script}: {exc}.") from None
     name = report.target.name
-    style = "star" if (f"pool.starmap({name}," in report.code or f"{name}(*x)" in report.code) else "single"
+    local = name.rpartition(".")[2]
+    style = "star" if (f"pool.starmap({local}," in report.code or f"{local}(*x)" in report.code) else "single"
     dask_address = (report.dask or {}).get("scheduler")
     return rewrite_source(source, name, report.recommendation, script=script,
                           is_coroutine=report.target.is_coroutine, call_style=style,
@@ -114,8 +131,12 @@ def rewrite_report(report: Report, emit_name: Optional[str] = None) -> Rewrite:
 def rewrite_source(source: str, name: str, rec: Recommendation, *, script: str = "script.py",
                    is_coroutine: bool = False, call_style: str = "single", dask_address: Optional[str] = None,
                    emit_name: Optional[str] = None) -> Rewrite:
-    """Rewrite ``source`` (the script at ``script``) so the loops over ``name`` follow ``rec``."""
+    """Rewrite ``source`` (the script at ``script``) so the loops over ``name`` follow ``rec``.
+
+    ``name`` is the target's display name: ``f``, or ``main.score`` for one defined inside ``main``.
+    """
     script_name = Path(script).name
+    outer, _, local = name.rpartition(".")
     if rec.executor == "serial":
         text = _serial_copy(source, rec)
         return Rewrite(text, unified_diff(source, text, f"a/{script_name}", f"b/{script_name}"), "serial",
@@ -133,6 +154,14 @@ def rewrite_source(source: str, name: str, rec: Recommendation, *, script: str =
         note = f"rewrote the {loops} at {where} to {rec.executor}" + (", added a main guard" if guard else "")
         return Rewrite(text, unified_diff(source, text, f"a/{script_name}", f"b/{script_name}"), "rewrite",
                        tuple(sites), guard, note)
+    if outer:
+        tried = rec.executor in REWRITABLE and is_coroutine == (rec.executor == "asyncio")
+        cause = (f"no call of it there has a loop shape paradvise rewrites{why}" if tried
+                 else f"paradvise does not rewrite loops of {'coroutines' if is_coroutine else 'plain calls'} "
+                      f"to {rec.executor}")
+        raise UsageError(
+            f"Cannot write --emit/--patch: {local} is defined inside {outer}(), so a separate module cannot "
+            f"import it, and {cause}; use the code in the report inside {outer}() instead.")
     text = _standalone(rec, script, name, call_style, dask_address)
     new_name = emit_name or f"{Path(script).stem}_parallel.py"
     return Rewrite(text, unified_diff("", text, "/dev/null", f"b/{new_name}"), "standalone",
@@ -192,10 +221,12 @@ def _standalone(rec: Recommendation, script: str, name: str, call_style: str,
 # -- the rewrite -------------------------------------------------------------------------------
 def _rewrite_module(source: str, name: str, rec: Recommendation, is_async: bool,
                     dask_address: Optional[str]) -> Optional[tuple[str, list[Site], bool]]:
+    outer, _, name = name.rpartition(".")
+    where = tuple(outer.split(".")) if outer else ()
     wrapper = MetadataWrapper(cst.parse_module(source))
     module = wrapper.module
     used = {n.value for n in m.findall(module, m.Name())}
-    finder = _Finder(name, is_async, used)
+    finder = _Finder(name, is_async, used, where)
     wrapper.visit(finder)
     if not finder.sites:
         return None
@@ -207,10 +238,14 @@ def _rewrite_module(source: str, name: str, rec: Recommendation, is_async: bool,
         new, guard = _add_main_guard(new, holding)
     helpers, imports = [], []
     for style in sorted(finder.styles):
-        text, needed = _helper_source(rec, name, finder.helper_names[style], style, dask_address)
+        helper = finder.helper_names[style]
+        text, needed = _helper_source(rec, name, helper, style, dask_address)
+        if where:  # the function to map is in scope only where it is defined: pass it in
+            text = text.replace(f"def {helper}(items", f"def {helper}({name}, items", 1)
         helpers.append(text)
         imports.extend(x for x in needed if x not in imports)
-    new = _add_helpers(new, name, helpers, f"# paradvise: {summary(rec)}, as measured on this machine.")
+    comment = f"# paradvise: {summary(rec)}, as measured on this machine."
+    new = _add_helpers(new, where[0] if where else name, helpers, comment)
     new = _add_imports(new, imports)
     return new.code, sorted(finder.sites, key=lambda s: s.line), guard
 
@@ -235,9 +270,10 @@ class _Finder(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider, PositionProvider)
 
-    def __init__(self, name: str, is_async: bool, used: set[str]) -> None:
+    def __init__(self, name: str, is_async: bool, used: set[str], where: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.name, self.is_async, self.used = name, is_async, used
+        self.where = where  # the functions the target is defined in (outermost first); () at module level
         verb = "gather" if is_async else "map"
         self.helper_names = {"single": _unique(used, f"{verb}_{name}"), "star": _unique(used, f"star{verb}_{name}")}
         self.builders: dict[int, Builder] = {}
@@ -267,7 +303,8 @@ class _Finder(cst.CSTVisitor):
         self.top_level.add(id(top))
 
     def _mapped(self, style: str, items: cst.BaseExpression) -> cst.BaseExpression:
-        call = cst.Call(func=cst.Name(self.helper_names[style]), args=[cst.Arg(items)])
+        passed = [cst.Arg(cst.Name(self.name))] if self.where else []
+        call = cst.Call(func=cst.Name(self.helper_names[style]), args=[*passed, cst.Arg(items)])
         return cst.Await(call) if self.is_async else call
 
     def _result(self) -> str:
@@ -277,14 +314,15 @@ class _Finder(cst.CSTVisitor):
 
     # -- name resolution
     def _global_target(self, node: cst.BaseExpression) -> bool:
-        """``node`` is the name of the target, and means the module-level function here."""
+        """``node`` is the name of the target, and means the target here: the module-level
+        function, or for a target defined inside a function, the one bound in that function."""
         if not (isinstance(node, cst.Name) and node.value == self.name):
             return False
         scope = self.get_metadata(ScopeProvider, node, None)
         if scope is None:
             return False
         found = scope[node.value]
-        return bool(found) and all(isinstance(a.scope, GlobalScope) and not isinstance(a, BuiltinAssignment)
+        return bool(found) and all(not isinstance(a, BuiltinAssignment) and _functions_of(a.scope) == self.where
                                    for a in found)
 
     def _builtin(self, node: cst.BaseExpression, names: frozenset[str] | set[str]) -> bool:
@@ -460,6 +498,18 @@ class _Finder(cst.CSTVisitor):
                 if any(id(ref.node) not in allowed for ref in assignment.references):
                     return False
         return True
+
+
+def _functions_of(scope: Any) -> Optional[tuple[str, ...]]:
+    """The names of the functions a scope is nested in, outermost first: () for the module,
+    None for a scope inside a class, lambda or comprehension."""
+    names: list[str] = []
+    while not isinstance(scope, GlobalScope):
+        if not (isinstance(scope, FunctionScope) and isinstance(scope.node, cst.FunctionDef)):
+            return None
+        names.append(scope.node.name.value)
+        scope = scope.parent
+    return tuple(reversed(names))
 
 
 class _Apply(cst.CSTTransformer):
