@@ -4,6 +4,7 @@ Each request waits ~20 ms (asyncio.sleep standing in for network latency) and th
 """
 import asyncio
 import json
+import sys
 
 
 async def fetch_reading(sensor_id):
@@ -20,11 +21,12 @@ async def run_all(sensor_ids):
     return readings
 
 
-def main():
-    sensor_ids = list(range(1, 31))
+def main(scale=1):
+    # scale: run SCALE times as many items (bench/run.py uses it for longer loops)
+    sensor_ids = list(range(1, 30 * scale + 1))
     readings = asyncio.run(run_all(sensor_ids))
     print(f"sensors={len(readings)} mean_reading={sum(readings) / len(readings):.4f} max={max(readings):.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

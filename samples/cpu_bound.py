@@ -2,6 +2,7 @@
 
 Pure-Python CPU-bound work: each chunk is independent and takes tens of milliseconds.
 """
+import sys
 
 
 def count_primes(bounds):
@@ -21,14 +22,15 @@ def count_primes(bounds):
     return count
 
 
-def main():
+def main(scale=1):
+    # scale: run SCALE times as many items (bench/run.py uses it for longer loops)
     chunk = 15_000
     base = 1_000_000
-    chunks = [(base + i * chunk, base + (i + 1) * chunk) for i in range(24)]
+    chunks = [(base + i * chunk, base + (i + 1) * chunk) for i in range(24 * scale)]
     counts = [count_primes(c) for c in chunks]
     print(f"chunks={len(chunks)} primes={sum(counts)}")
     print("per-chunk:", ",".join(str(c) for c in counts[:8]), "...")
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

@@ -2,6 +2,7 @@
 
 The per-record function does real CPU work and also updates module globals (a cache and counters) that main reports at the end.
 """
+import sys
 
 STATS = {"calls": 0, "total_rounds": 0}
 BUCKET_COUNTS = {}
@@ -22,8 +23,9 @@ def score_record(record):
     return h
 
 
-def main():
-    records = [(f"rec-{i:03d}", 200_000 + 2_000 * i) for i in range(24)]
+def main(scale=1):
+    # scale: run SCALE times as many items (bench/run.py uses it for longer loops)
+    records = [(f"rec-{i:03d}", 200_000 + 2_000 * i) for i in range(24 * scale)]
     scores = []
     for record in records:
         scores.append(score_record(record))
@@ -32,4 +34,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

@@ -4,6 +4,7 @@ Each blob (~2 MB) is fingerprinted with SHA-256 and compressed with zlib, both d
 """
 import hashlib
 import random
+import sys
 import zlib
 
 ALPHABET = b"etaoinshrdlu \n.,"
@@ -16,9 +17,10 @@ def pack_blob(blob):
     return digest, len(packed)
 
 
-def main():
+def main(scale=1):
+    # scale: run SCALE times as many items (bench/run.py uses it for longer loops)
     rng = random.Random(2024)
-    blobs = [rng.randbytes(2_000_000).translate(TABLE) for _ in range(24)]
+    blobs = [rng.randbytes(2_000_000).translate(TABLE) for _ in range(24 * scale)]
     results = [pack_blob(b) for b in blobs]
     total_in = sum(len(b) for b in blobs)
     total_out = sum(size for _, size in results)
@@ -28,4 +30,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

@@ -3,6 +3,7 @@
 The script starts its own server on 127.0.0.1 whose handler takes ~20 ms per request, like a remote service.
 """
 import json
+import sys
 import threading
 import time
 import urllib.request
@@ -37,13 +38,14 @@ def fetch_item(url):
     return record["price"] * record["stock"]
 
 
-def main():
+def main(scale=1):
+    # scale: run SCALE times as many items (bench/run.py uses it for longer loops)
     server = APIServer(("127.0.0.1", 0), SlowJSONHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         port = server.server_address[1]
-        urls = [f"http://127.0.0.1:{port}/items/{i}" for i in range(30)]
+        urls = [f"http://127.0.0.1:{port}/items/{i}" for i in range(30 * scale)]
         values = []
         for url in urls:
             values.append(fetch_item(url))
@@ -54,4 +56,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

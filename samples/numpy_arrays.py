@@ -3,6 +3,7 @@
 Each array (~4 MB of float64) gets a few light vectorised operations returning one float.
 """
 import numpy as np
+import sys
 
 
 def signal_energy(samples):
@@ -12,9 +13,10 @@ def signal_energy(samples):
     return float(level + 0.01 * jitter)
 
 
-def main():
+def main(scale=1):
+    # scale: run SCALE times as many items (bench/run.py uses it for longer loops)
     rng = np.random.default_rng(12345)
-    n_signals = 24
+    n_signals = 24 * scale
     length = 500_000  # 4 MB of float64 per signal
     noise = rng.standard_normal(length)
     signals = [noise * (1.0 + 0.05 * i) for i in range(n_signals)]
@@ -24,4 +26,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

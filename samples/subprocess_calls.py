@@ -32,8 +32,9 @@ def make_document(seed):
     return " ".join(VOCAB[(seed * 7 + i * i) % len(VOCAB)] for i in range(2000 + 50 * seed))
 
 
-def main():
-    documents = [make_document(i) for i in range(20)]
+def main(scale=1):
+    # scale: run SCALE times as many items (bench/run.py uses it for longer loops)
+    documents = [make_document(i) for i in range(20 * scale)]
     reports = [count_words(doc) for doc in documents]
     total = sum(r["words"] for r in reports)
     tops = ",".join(r["top"] for r in reports[:4])
@@ -41,4 +42,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

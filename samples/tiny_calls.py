@@ -2,6 +2,7 @@
 
 Each call is a tiny string operation (roughly a microsecond or less), repeated for a few hundred thousand records.
 """
+import sys
 
 
 def normalize(code):
@@ -10,9 +11,10 @@ def normalize(code):
     return f"{name}-{check}"
 
 
-def main():
+def main(scale=1):
+    # scale: run SCALE times as many items (bench/run.py uses it for longer loops)
     prefixes = ["ab", " cd_x", "ef  ", "gh_y", "ij "]
-    codes = [f"{prefixes[i % 5]}_{i % 50_000:05d}" for i in range(600_000)]
+    codes = [f"{prefixes[i % 5]}_{i % 50_000:05d}" for i in range(600_000 * scale)]
     out = [normalize(c) for c in codes]
     distinct = len(set(out))
     checksum = sum(len(s) for s in out)
@@ -21,4 +23,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

@@ -2,6 +2,7 @@
 
 Most jobs cover a small range of numbers; the last few jobs in the queue cover ranges ~15x larger.
 """
+import sys
 
 
 def collatz_job(job):
@@ -19,10 +20,11 @@ def collatz_job(job):
     return best, longest
 
 
-def main():
+def main(scale=1):
+    # scale: run SCALE times as many items (bench/run.py uses it for longer loops)
     small, large = 1_500, 22_000
-    jobs = [(100_000 + i * small, small) for i in range(30)]
-    jobs += [(500_000 + i * large, large) for i in range(3)]
+    jobs = [(100_000 + i * small, small) for i in range(30 * scale)]
+    jobs += [(500_000 + i * large, large) for i in range(3 * scale)]
     results = [collatz_job(job) for job in jobs]
     best, longest = max(results, key=lambda r: (r[1], -r[0]))
     print(f"jobs={len(jobs)} longest_chain={longest} at n={best}")
@@ -30,4 +32,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

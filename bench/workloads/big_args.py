@@ -4,6 +4,7 @@ Each chunk is passed as a bytes object of about 1.5 MB; the function splits it i
 (C) and then parses every line in Python (moderate pure-Python work per byte), so a
 process pool must copy a lot of data to its workers for each call.
 """
+import sys
 HOT = "summarize_chunk"
 N_CHUNKS = 32
 CHUNK_BYTES = 1_500_000
@@ -43,19 +44,20 @@ def _make_lines():
     return lines
 
 
-def items():
+def items(scale=1):
+    # scale: SCALE times as many items, for a longer loop (bench/run.py --scale)
     lines = _make_lines()
     # Rotating one list of lines keeps data building cheap next to the hot loop, while
     # every chunk is a distinct bytes object.
-    return [b"\n".join(lines[i * 997:] + lines[:i * 997]) for i in range(N_CHUNKS)]
+    return [b"\n".join(lines[i * 997:] + lines[:i * 997]) for i in range(N_CHUNKS * scale)]
 
 
-def main():
-    chunks = items()
+def main(scale=1):
+    chunks = items(scale)
     summaries = [summarize_chunk(c) for c in chunks]
     print(f"chunks={len(chunks)} MB={sum(map(len, chunks)) / 1e6:.1f} "
           f"slow={sum(s[0] for s in summaries)} total_ms={sum(s[1] for s in summaries)}")
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

@@ -6,6 +6,7 @@ C code in parallel; the Python code per call is a couple of lines.
 import bz2
 import hashlib
 import random
+import sys
 
 HOT = "pack_block"
 N_BLOCKS = 24
@@ -20,16 +21,17 @@ def pack_block(block):
     return hashlib.blake2b(block).hexdigest()[:16], len(packed)
 
 
-def items():
+def items(scale=1):
+    # scale: SCALE times as many items, for a longer loop (bench/run.py --scale)
     rng = random.Random(5)
-    return [rng.randbytes(BLOCK_BYTES).translate(TABLE) for _ in range(N_BLOCKS)]
+    return [rng.randbytes(BLOCK_BYTES).translate(TABLE) for _ in range(N_BLOCKS * scale)]
 
 
-def main():
-    blocks = items()
+def main(scale=1):
+    blocks = items(scale)
     results = [pack_block(b) for b in blocks]
     print(f"blocks={len(results)} packed={sum(r[1] for r in results)} first={results[0][0]}")
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

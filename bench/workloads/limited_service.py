@@ -5,6 +5,7 @@ about 20 ms but a semaphore lets only 4 requests be served at once (like a backe
 small connection pool): beyond 4 concurrent clients, requests just queue up.
 """
 import json
+import sys
 import threading
 import time
 import urllib.request
@@ -62,14 +63,15 @@ def fetch_price(url):
         return json.loads(resp.read())["cents"]
 
 
-def items():
+def items(scale=1):
+    # scale: SCALE times as many items, for a longer loop (bench/run.py --scale)
     base = start_service()
-    return [f"{base}/products/{i}" for i in range(N_PRODUCTS)]
+    return [f"{base}/products/{i}" for i in range(N_PRODUCTS * scale)]
 
 
-def main():
+def main(scale=1):
     try:
-        urls = items()
+        urls = items(scale)
         prices = [fetch_price(u) for u in urls]
     finally:
         teardown()
@@ -77,4 +79,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

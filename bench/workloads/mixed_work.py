@@ -5,6 +5,7 @@ half is zlib/sha256 over the whole document (C that releases the GIL).
 """
 import hashlib
 import random
+import sys
 import zlib
 
 HOT = "index_document"
@@ -28,16 +29,17 @@ def index_document(doc):
     return digest[:12], len(packed), top, len(pairs)
 
 
-def items():
+def items(scale=1):
+    # scale: SCALE times as many items, for a longer loop (bench/run.py --scale)
     rng = random.Random(3)
-    return [" ".join(rng.choices(WORDS, k=40_000)) for _ in range(N_DOCS)]
+    return [" ".join(rng.choices(WORDS, k=40_000)) for _ in range(N_DOCS * scale)]
 
 
-def main():
-    docs = items()
+def main(scale=1):
+    docs = items(scale)
     results = [index_document(d) for d in docs]
     print(f"docs={len(results)} packed={sum(r[1] for r in results)} top={results[0][2]}")
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

@@ -3,6 +3,7 @@
 Each call is a dictionary lookup, a clamp, a bit of arithmetic and a short string:
 about a microsecond.
 """
+import sys
 
 HOT = "score_event"
 N_EVENTS = 600_000
@@ -21,15 +22,16 @@ def score_event(event):
     return f"{kind[0]}{round(weight * value / 100.0, 2)}"
 
 
-def items():
-    return [(KINDS[i % 5], (i * 37) % 130 - 10) for i in range(N_EVENTS)]
+def items(scale=1):
+    # scale: SCALE times as many items, for a longer loop (bench/run.py --scale)
+    return [(KINDS[i % 5], (i * 37) % 130 - 10) for i in range(N_EVENTS * scale)]
 
 
-def main():
-    events = items()
+def main(scale=1):
+    events = items(scale)
     scores = [score_event(e) for e in events]
     print(f"events={len(scores)} distinct_scores={len(set(scores))} first={scores[:3]}")
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

@@ -6,6 +6,7 @@ many times longer than the typical one and they sit at random places in the list
 """
 import heapq
 import random
+import sys
 
 HOT = "simulate_branch"
 N_SCENARIOS = 40
@@ -27,18 +28,19 @@ def simulate_branch(scenario):
     return round(waited / customers, 6), round(longest, 6)
 
 
-def items():
+def items(scale=1):
+    # scale: SCALE times as many items, for a longer loop (bench/run.py --scale)
     rng = random.Random(7)
     return [(1000 + i, int(rng.lognormvariate(9.9, 1.0)), rng.choice((2, 3, 4)))
-            for i in range(N_SCENARIOS)]
+            for i in range(N_SCENARIOS * scale)]
 
 
-def main():
-    scenarios = items()
+def main(scale=1):
+    scenarios = items(scale)
     results = [simulate_branch(s) for s in scenarios]
     worst = max(results, key=lambda r: r[1])
     print(f"scenarios={len(results)} customers={sum(s[1] for s in scenarios)} worst_wait={worst[1]:.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
