@@ -122,8 +122,24 @@ def run_joblib(fn: Callable[[Any], Any], items: list[Any], workers: int,
     import joblib
 
     batch = chunksize if chunksize and chunksize > 1 else "auto"
-    return list(joblib.Parallel(n_jobs=workers, backend="loky", batch_size=batch)(
-        joblib.delayed(fn)(x) for x in items))
+    try:
+        return list(joblib.Parallel(n_jobs=workers, backend="loky", batch_size=batch)(
+            joblib.delayed(fn)(x) for x in items))
+    finally:
+        _stop_loky_workers()
+
+
+def _stop_loky_workers() -> None:
+    """Leave no worker processes behind, as a ``with Pool`` block does (a few ms).
+
+    loky keeps its workers for the next ``Parallel`` call (a user's program pays their
+    start-up once); a map here is the only one in its process, so they are stopped.
+    """
+    from joblib.externals.loky import reusable_executor
+
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
 
 
 def joblib_available() -> bool:

@@ -1,0 +1,254 @@
+"""One contract for every sweep backend (advisor/sweep/backends.py).
+
+Each backend is ``run(fn, items, workers, chunksize, start_method) -> results``, got from
+``backend_for(executor, is_coroutine, dask_address)`` as the sweep gets it. Every backend
+available on this interpreter must:
+
+- give the same results, in the same order, as the serial loop;
+- honour a chunksize (the items of one chunk run one after another on one worker);
+- capture exceptions per item the same way (``CatchErrors``: a ``RaisedOutcome`` in place);
+- map ``StarCall`` items (argument tuples and keywords) like serial;
+- handle an empty item list, a single item, and more workers than items;
+- leave no child process behind when it returns.
+
+Dask is held to the same contract on two cases only: a LocalCluster takes seconds to start.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import psutil
+import pytest
+
+from advisor.sweep import backends
+from advisor.sweep.items import RaisedOutcome, mappable
+
+SYNC_EXECUTORS = ["serial", "threads", "processes", "asyncio", "joblib", "interpreters", "dask"]
+ASYNC_EXECUTORS = ["serial", "asyncio"]
+# Executors that hand items to workers in chunks when given a chunksize.
+CHUNKING = {"threads", "processes", "joblib", "interpreters", "dask"}
+# Per-process helpers that multiprocessing and loky start once and keep for the life of the
+# process (they hold no work and exit with it); anything else left running is a leak.
+HELPERS = ("resource_tracker", "forkserver", "semaphore_tracker")
+LEFTOVER_GRACE_S = 3.0
+
+
+# -- what is mapped (module level, so process pools can pickle it by reference) ------------
+def square(x: int) -> int:
+    return x * x
+
+
+async def asquare(x: int) -> int:
+    await asyncio.sleep(0)
+    return x * x
+
+
+def fragile(x: int) -> int:
+    if x % 3 == 1:
+        raise ValueError(f"bad item {x}")
+    return x * x
+
+
+async def afragile(x: int) -> int:
+    await asyncio.sleep(0)
+    return fragile(x)
+
+
+def where(x: int) -> tuple[int, int, int]:
+    """The item and the worker that ran it (process and thread)."""
+    time.sleep(0.002)  # long enough that one worker does not take every chunk
+    return x, os.getpid(), threading.get_ident()
+
+
+async def awhere(x: int) -> tuple[int, int, int]:
+    await asyncio.sleep(0)
+    return where(x)
+
+
+def add(a: int, b: int = 0, *, scale: int = 1) -> int:
+    return (a + b) * scale
+
+
+async def aadd(a: int, b: int = 0, *, scale: int = 1) -> int:
+    await asyncio.sleep(0)
+    return add(a, b, scale=scale)
+
+
+# -- the backends ----------------------------------------------------------------------------
+def unavailable(executor: str) -> Optional[str]:
+    if executor == "interpreters" and not backends.interpreters_available():
+        return "InterpreterPoolExecutor needs Python 3.14 or later"
+    if executor == "joblib" and not backends.joblib_available():
+        return "joblib is not installed"
+    if executor == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            return "dask.distributed is not installed"
+    return None
+
+
+@dataclass(frozen=True)
+class Backend:
+    executor: str
+    is_coroutine: bool
+
+    @property
+    def run(self) -> Callable[..., list[Any]]:
+        return backends.backend_for(self.executor, self.is_coroutine, "local")
+
+    def fn(self, plain: Callable[..., Any], coroutine: Callable[..., Any]) -> Callable[..., Any]:
+        return coroutine if self.is_coroutine else plain
+
+    def serial(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """What the user's own loop gives: the reference every backend must match."""
+        if self.is_coroutine:
+            return backends.run_async_serial(fn, items)
+        return [fn(x) for x in items]
+
+
+CASES = [Backend(e, False) for e in SYNC_EXECUTORS] + [Backend(e, True) for e in ASYNC_EXECUTORS]
+
+
+def case_id(backend: Backend) -> str:
+    return f"{'async-' if backend.is_coroutine else ''}{backend.executor}"
+
+
+def _skip_unavailable(backend: Backend) -> Backend:
+    why = unavailable(backend.executor)
+    if why:
+        pytest.skip(why)
+    return backend
+
+
+@pytest.fixture(params=CASES, ids=case_id)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Every backend, Dask included."""
+    return _skip_unavailable(request.param)
+
+
+@pytest.fixture(params=[c for c in CASES if c.executor != "dask"], ids=case_id)
+def quick_backend(request: pytest.FixtureRequest) -> Backend:
+    """Every backend but Dask (a LocalCluster per case would take minutes in all)."""
+    return _skip_unavailable(request.param)
+
+
+# -- leftovers ---------------------------------------------------------------------------------
+def _workers_of_this_process() -> dict[int, str]:
+    out = {}
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            line = " ".join(proc.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        if not any(helper in line for helper in HELPERS):
+            out[proc.pid] = line
+    return out
+
+
+def run_checked(backend: Backend, fn: Callable[[Any], Any], items: list[Any], workers: int,
+                chunksize: Optional[int] = None) -> list[Any]:
+    """Map with ``backend`` and check that no worker process outlives the map."""
+    before = _workers_of_this_process()
+    results = backend.run(fn, items, workers, chunksize, None)
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    left = {p: line for p, line in _workers_of_this_process().items() if p not in before}
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = {p: line for p, line in _workers_of_this_process().items() if p not in before}
+    assert not left, f"{case_id(backend)} left processes behind: {left}"
+    return results
+
+
+# -- the interface ----------------------------------------------------------------------------
+def test_every_backend_has_the_same_shape() -> None:
+    shape = ["fn", "items", "workers", "chunksize", "start_method"]
+    for table in (backends.BACKENDS, backends.ASYNC_BACKENDS):
+        for executor, run in table.items():
+            parameters = list(inspect.signature(run).parameters)
+            assert parameters[:5] == shape, (executor, parameters)
+            assert all(p.default is not p.empty for p in list(inspect.signature(run).parameters.values())[3:]), \
+                f"{executor}: only fn, items and workers may be required"
+    for backend in CASES:
+        assert backends.available(backend.executor, backend.is_coroutine)
+        assert callable(backend.run)
+    with pytest.raises(KeyError):
+        backends.backend_for("threads", True)  # coroutines are mapped by serial and asyncio only
+
+
+# -- the contract -------------------------------------------------------------------------------
+def test_same_results_in_the_same_order_as_serial(backend: Backend) -> None:
+    fn = backend.fn(square, asquare)
+    items = list(range(23))
+    assert run_checked(backend, fn, items, 2) == backend.serial(fn, items) == [x * x for x in items]
+
+
+def test_exceptions_are_captured_per_item_like_serial(backend: Backend) -> None:
+    fn = mappable(backend.fn(fragile, afragile), "single", backend.is_coroutine, catch=True)
+    items = list(range(10))
+    results = run_checked(backend, fn, items, 2, chunksize=3)  # a bad item does not lose its chunk
+    assert results == backend.serial(fn, items)
+    assert results[1] == RaisedOutcome("ValueError", "bad item 1")
+    assert [i for i, r in enumerate(results) if isinstance(r, RaisedOutcome)] == [1, 4, 7]
+    assert results[9] == 81
+
+
+def test_star_calls_are_mapped_like_serial(quick_backend: Backend) -> None:
+    fn = mappable(quick_backend.fn(add, aadd), "star", quick_backend.is_coroutine, catch=False)
+    items = [((i,), {}) for i in range(3)] + [((i, i), {"scale": 2}) for i in range(4)]
+    assert run_checked(quick_backend, fn, items, 2) == quick_backend.serial(fn, items)
+
+
+def test_a_chunksize_is_honoured(quick_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    fn = quick_backend.fn(where, awhere)
+    items, chunksize = list(range(12)), 4
+    if quick_backend.executor == "interpreters":  # pragma: no cover - Python 3.14+ only
+        pytest.xfail("InterpreterPoolExecutor.map ignores chunksize (it is a ThreadPoolExecutor), "
+                     "and run_interpreters passes it straight through")
+    batch_sizes = _spy_on_joblib_batch_size(monkeypatch) if quick_backend.executor == "joblib" else None
+    results = run_checked(quick_backend, fn, items, 2, chunksize)
+    assert [r[0] for r in results] == items
+    if batch_sizes is not None:
+        # The contract's joblib is Parallel(batch_size=chunksize); joblib itself splits the first
+        # and the last batches so that every worker has work, so chunks are not checked item by item.
+        assert batch_sizes == [chunksize]
+    elif quick_backend.executor in CHUNKING:
+        for start in range(0, len(items), chunksize):
+            ran_on = {r[1:] for r in results[start:start + chunksize]}
+            assert len(ran_on) == 1, f"chunk {start // chunksize} ran on {len(ran_on)} workers"
+
+
+def _spy_on_joblib_batch_size(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    import joblib
+
+    seen: list[Any] = []
+
+    class Parallel(joblib.Parallel):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            seen.append(kwargs.get("batch_size"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(joblib, "Parallel", Parallel)
+    return seen
+
+
+def test_an_empty_item_list(quick_backend: Backend) -> None:
+    assert run_checked(quick_backend, quick_backend.fn(square, asquare), [], 2) == []
+
+
+def test_a_single_item(quick_backend: Backend) -> None:
+    assert run_checked(quick_backend, quick_backend.fn(square, asquare), [7], 2) == [49]
+
+
+def test_more_workers_than_items(quick_backend: Backend) -> None:
+    fn = quick_backend.fn(square, asquare)
+    assert run_checked(quick_backend, fn, [3, 1, 2], 5) == [9, 1, 4]
+    assert run_checked(quick_backend, fn, [3, 1, 2], 5, chunksize=2) == [9, 1, 4]
