@@ -11,6 +11,9 @@ available on this interpreter must:
 - handle an empty item list, a single item, and more workers than items;
 - leave no child process behind when it returns.
 
+Each map runs in a forked child (``isolate.run_isolated``), as every trial of the sweep
+does: pools, loky and Dask leave threads and state behind in the process that used them,
+and a later fork of that process (the next trial, or another test) must not inherit them.
 Dask is held to the same contract on two cases only: a LocalCluster takes seconds to start.
 """
 from __future__ import annotations
@@ -27,6 +30,7 @@ import psutil
 import pytest
 
 from advisor.sweep import backends
+from advisor.sweep.isolate import run_isolated
 from advisor.sweep.items import RaisedOutcome, mappable
 
 SYNC_EXECUTORS = ["serial", "threads", "processes", "asyncio", "joblib", "interpreters", "dask"]
@@ -37,6 +41,7 @@ CHUNKING = {"threads", "processes", "joblib", "interpreters", "dask"}
 # process (they hold no work and exit with it); anything else left running is a leak.
 HELPERS = ("resource_tracker", "forkserver", "semaphore_tracker")
 LEFTOVER_GRACE_S = 3.0
+HANG_GUARD_S = 120.0  # a hang guard, not a benchmark
 
 
 # -- what is mapped (module level, so process pools can pickle it by reference) ------------
@@ -154,18 +159,35 @@ def _workers_of_this_process() -> dict[int, str]:
     return out
 
 
-def run_checked(backend: Backend, fn: Callable[[Any], Any], items: list[Any], workers: int,
-                chunksize: Optional[int] = None) -> list[Any]:
-    """Map with ``backend`` and check that no worker process outlives the map."""
-    before = _workers_of_this_process()
-    results = backend.run(fn, items, workers, chunksize, None)
+def _left_behind(before: dict[int, str]) -> dict[int, str]:
+    """Worker processes started since ``before`` that are still running after a short grace."""
     deadline = time.monotonic() + LEFTOVER_GRACE_S
     left = {p: line for p, line in _workers_of_this_process().items() if p not in before}
     while left and time.monotonic() < deadline:
         time.sleep(0.05)
         left = {p: line for p, line in _workers_of_this_process().items() if p not in before}
-    assert not left, f"{case_id(backend)} left processes behind: {left}"
-    return results
+    return left
+
+
+def run_checked(backend: Backend, fn: Callable[[Any], Any], items: list[Any], workers: int,
+                chunksize: Optional[int] = None, spy: Optional[Callable[[], list[Any]]] = None) -> Any:
+    """Map with ``backend`` in a forked child; check there that no worker process outlives the map.
+
+    Returns the results, or (results, what ``spy`` saw) when a spy is given: ``spy()`` is
+    installed in the child before the map and returns a list it fills in.
+    """
+    def body() -> dict[str, Any]:
+        seen = spy() if spy is not None else None
+        before = _workers_of_this_process()
+        results = backend.run(fn, items, workers, chunksize, None)
+        return {"results": results, "left": _left_behind(before), "seen": seen}
+
+    outcome = run_isolated(body, HANG_GUARD_S)
+    assert outcome.ok, f"{case_id(backend)}: {outcome.error}"
+    assert not outcome.value["left"], f"{case_id(backend)} left processes behind: {outcome.value['left']}"
+    if spy is not None:
+        return outcome.value["results"], outcome.value["seen"]
+    return outcome.value["results"]
 
 
 # -- the interface ----------------------------------------------------------------------------
@@ -207,14 +229,17 @@ def test_star_calls_are_mapped_like_serial(quick_backend: Backend) -> None:
     assert run_checked(quick_backend, fn, items, 2) == quick_backend.serial(fn, items)
 
 
-def test_a_chunksize_is_honoured(quick_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_chunksize_is_honoured(quick_backend: Backend) -> None:
     fn = quick_backend.fn(where, awhere)
     items, chunksize = list(range(12)), 4
     if quick_backend.executor == "interpreters":  # pragma: no cover - Python 3.14+ only
         pytest.xfail("InterpreterPoolExecutor.map ignores chunksize (it is a ThreadPoolExecutor), "
                      "and run_interpreters passes it straight through")
-    batch_sizes = _spy_on_joblib_batch_size(monkeypatch) if quick_backend.executor == "joblib" else None
-    results = run_checked(quick_backend, fn, items, 2, chunksize)
+    batch_sizes = None
+    if quick_backend.executor == "joblib":
+        results, batch_sizes = run_checked(quick_backend, fn, items, 2, chunksize, spy=_spy_on_joblib_batch_size)
+    else:
+        results = run_checked(quick_backend, fn, items, 2, chunksize)
     assert [r[0] for r in results] == items
     if batch_sizes is not None:
         # The contract's joblib is Parallel(batch_size=chunksize); joblib itself splits the first
@@ -226,7 +251,8 @@ def test_a_chunksize_is_honoured(quick_backend: Backend, monkeypatch: pytest.Mon
             assert len(ran_on) == 1, f"chunk {start // chunksize} ran on {len(ran_on)} workers"
 
 
-def _spy_on_joblib_batch_size(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+def _spy_on_joblib_batch_size() -> list[Any]:
+    """In a trial child: record the batch_size every joblib.Parallel is made with."""
     import joblib
 
     seen: list[Any] = []
@@ -236,7 +262,7 @@ def _spy_on_joblib_batch_size(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
             seen.append(kwargs.get("batch_size"))
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(joblib, "Parallel", Parallel)
+    joblib.Parallel = Parallel
     return seen
 
 
