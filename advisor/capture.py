@@ -40,6 +40,13 @@ class Recorder:
     record_items: bool = True
     on_complete: Optional[Callable[["Recorder"], None]] = None
     calls: list[Call] = field(default_factory=list)
+    # Record every n-th call in full (arguments, result, CPU clocks), and only count and
+    # time the others. A loop of millions of sub-microsecond calls is swept on a subset of
+    # them anyway, and recording each in full costs ~5 us: many times the call itself.
+    sample_every: int = 1
+    seen: int = 0  # outermost calls so far, recorded in full or not
+    wall_total: float = 0.0  # their wall time, all of them
+    errors_total: int = 0  # how many of them raised
     original: Any = None
     completed: bool = False
     pickle_error: Optional[str] = None
@@ -71,6 +78,8 @@ class Recorder:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not self._should_record():
                 return fn(*args, **kwargs)
+            if self._skip_this_one():
+                return self._count_only(fn, args, kwargs)
             call = self._begin(args, kwargs)
             started = _clocks()
             try:
@@ -106,6 +115,28 @@ class Recorder:
 
         return wrapper
 
+    def _skip_this_one(self) -> bool:
+        """Between two fully recorded calls (when sampling); never the last expected one."""
+        if self.sample_every <= 1:
+            return False
+        last = self.expected_calls and self.seen + 1 >= self.expected_calls
+        return not last and self.seen % self.sample_every != 0
+
+    def _count_only(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self._depth.value = 1
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        except BaseException:
+            self.errors_total += 1
+            raise
+        finally:
+            wall = time.perf_counter() - started
+            self._depth.value = 0
+            with self._lock:
+                self.seen += 1
+                self.wall_total += wall
+
     # -- bookkeeping ------------------------------------------------------------
     def _should_record(self) -> bool:
         # Only outermost calls count: a recursive target calls itself through the wrapper.
@@ -135,7 +166,10 @@ class Recorder:
         self._depth.value = 0
         with self._lock:
             self.calls.append(call)
-            done = self.expected_calls and len(self.calls) >= self.expected_calls
+            self.seen += 1
+            self.wall_total += wall
+            self.errors_total += call.error is not None
+            done = self.expected_calls and self.seen >= self.expected_calls
             if done:
                 self.completed = True
         if done:
@@ -156,6 +190,53 @@ class Recorder:
         callback, self.on_complete = self.on_complete, None
         if callback is not None:
             callback(self)
+
+
+class CallCounter:
+    """Counts and times the outermost calls of one function: the count pass's wrapper.
+
+    It runs around every call of every function in the script, so it does the least it
+    can: one clock read each side and a counter (about 0.3 us, where a Recorder takes 5).
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.total_s = 0.0
+        self._depth = threading.local()
+        self._lock = threading.Lock()
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        depth, clock = self._depth, time.perf_counter
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                if getattr(depth, "value", 0):
+                    return await fn(*args, **kwargs)
+                depth.value = 1
+                started = clock()
+                try:
+                    return await fn(*args, **kwargs)
+                finally:
+                    self._add(clock() - started)
+            return async_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if getattr(depth, "value", 0):  # a recursive call: counted in the outermost one
+                return fn(*args, **kwargs)
+            depth.value = 1
+            started = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._add(clock() - started)
+        return wrapper
+
+    def _add(self, wall: float) -> None:
+        self._depth.value = 0
+        with self._lock:
+            self.calls += 1
+            self.total_s += wall
 
 
 def children_cpu() -> float:

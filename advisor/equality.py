@@ -32,4 +32,11 @@ def same(a: Any, b: Any) -> bool:
 def count_differences(expected: Sequence[Any], got: Sequence[Any]) -> int:
     if len(expected) != len(got):
         return max(len(expected), len(got))
+    try:
+        # The usual case, all equal, checked in C: a million results in milliseconds. It
+        # can raise (numpy arrays) or say False for NaN; then element by element.
+        if all(type(a) is type(b) for a, b in zip(expected, got)) and list(expected) == list(got):
+            return 0
+    except Exception:  # noqa: BLE001 - any failure of == sends us to the careful comparison
+        pass
     return sum(1 for a, b in zip(expected, got) if not same(a, b))

@@ -94,12 +94,11 @@ def script_functions(stats: dict[Any, Any], script: str) -> list[dict[str, Any]]
 
 def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
     """Count the outermost calls of every listed function, and time them."""
-    from .capture import Recorder
+    from .capture import CallCounter
 
-    recorders = {name: Recorder(record_items=False) for name in spec["functions"]}
-    wall = _run(spec, {name: rec.wrap for name, rec in recorders.items()})
-    counts = {name: {"calls": len(rec.calls), "total_s": sum(c.wall for c in rec.calls)}
-              for name, rec in recorders.items()}
+    counters = {name: CallCounter() for name in spec["functions"]}
+    wall = _run(spec, {name: counter.wrap for name, counter in counters.items()})
+    counts = {name: {"calls": c.calls, "total_s": c.total_s} for name, c in counters.items()}
     return {"wall_s": wall, "functions": counts}
 
 
@@ -107,7 +106,7 @@ def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
     from .capture import Recorder
 
     result: dict[str, Any] = {}
-    recorder = Recorder(expected_calls=spec["expected_calls"])
+    recorder = Recorder(expected_calls=spec["expected_calls"], sample_every=spec.get("sample_every", 1))
     recorder.on_complete = lambda rec: result.update(_sweep(spec, rec))
     script_error = None
     try:
@@ -121,7 +120,7 @@ def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
         recorder.finish()
     if "measurement" not in result and script_error:
         raise ScriptError(script_error)
-    result["calls"] = len(recorder.calls)
+    result["calls"] = recorder.seen
     result["script_error"] = script_error
     return result
 

@@ -11,8 +11,10 @@ import types
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
+from .analyse.classify import WAITING_CPU_RATIO
 from .capture import Recorder
 from .model import Measurement, Trial, Warning
+from .sweep import backends
 from .sweep import items as items_mod
 from .sweep import probes
 from .sweep.backends import joblib_available
@@ -28,7 +30,8 @@ def build_subject(recorder: Recorder, module: types.ModuleType, name: str, is_co
     calls = recorder.calls
     style = items_mod.call_style(calls)
     everything = items_mod.items_from_calls(calls, style)
-    keep = subset_indices(len(everything), sum(c.wall for c in calls), budget_s)
+    waiting = cpu_over_wall(recorder) < WAITING_CPU_RATIO
+    keep = subset_indices(len(everything), sum(c.wall for c in calls), budget_s, waiting)
     catch = any(c.error for c in calls)
     recorded = [_outcome_of(calls[i], catch) for i in keep]
     subject = Subject(module=module, name=name, original=recorder.original, is_coroutine=is_coroutine,
@@ -173,9 +176,13 @@ def cpu_over_wall(recorder: Recorder) -> float:
     the machine's, not the call's, so it is taken out of the wall time.
     """
     wall = sum(c.wall for c in recorder.calls) or 1e-9
-    share_in_calls = min(1.0, wall / recorder.span_s) if recorder.span_s > 0 else 1.0
-    waiting_for_cpu = recorder.runqueue_wait_s * share_in_calls
-    cpu = sum(c.process_cpu for c in recorder.calls) + recorder.children_cpu_s * share_in_calls
+    all_calls_wall = max(recorder.wall_total, wall)  # more than ``wall`` when only a sample was recorded
+    share_in_calls = min(1.0, all_calls_wall / recorder.span_s) if recorder.span_s > 0 else 1.0
+    # The span's run-queue wait and children's CPU belong to all the calls; the sampled
+    # calls' part of them is in proportion to their wall time.
+    share_sampled = share_in_calls * wall / all_calls_wall
+    waiting_for_cpu = recorder.runqueue_wait_s * share_sampled
+    cpu = sum(c.process_cpu for c in recorder.calls) + recorder.children_cpu_s * share_sampled
     return min(1.0, cpu / max(wall - waiting_for_cpu, 1e-9))
 
 
@@ -197,8 +204,10 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     joblib is measured in place of the process pools.
     """
     started = time.monotonic()
+    backends.preload(options.executors)
     clock = Clock(options.budget_s)  # the probes count against the budget too
-    subject, total_items = build_subject(recorder, module, name, is_coroutine, options.budget_s)
+    subject, recorded_items = build_subject(recorder, module, name, is_coroutine, options.budget_s)
+    total_items = max(recorded_items, recorder.seen)  # recorder.seen counts calls not recorded in full
     problem = unpicklable_target(subject, options, cloudpickle_fallback)
     if problem is not None:
         options = without_pickling(options, problem)
@@ -220,6 +229,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     warnings += result_warnings(trials, sweep)
     thread_wall = sum(c.wall for c in recorder.calls) or 1e-9
     per_call = per_call_stats(recorder.calls)
+    per_call["total"] = max(per_call["total"], recorder.wall_total)  # every call, not only the recorded
     serial = next((t for t in trials if t.executor == "serial" and t.ok and t.seconds), None)
     if serial is not None and serial.seconds and subject.items:
         # The recorder's clocks add a little to each call; the serial trial has no such cost.
@@ -233,7 +243,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
         working_set_bytes=sizes["arg_bytes"] + max(sizes["peak_alloc_bytes"], sizes["result_bytes"]),
         overheads=facts.overheads, trials=trials, warnings=warnings,
         exclusions=exclusions_for(sweep, recorder, name, problem),
-        errors=sum(1 for c in recorder.calls if c.error), sweep_seconds=time.monotonic() - started,
+        errors=max(recorder.errors_total, sum(1 for c in recorder.calls if c.error)), sweep_seconds=time.monotonic() - started,
         dask={"scheduler": options.dask, "runs": sweep.dask_runs} if options.dask else {})
 
 

@@ -28,13 +28,17 @@ from .model import (SCHEMA_VERSION, Classification, DataProfile, Machine, Measur
                     Report, Target, Trial, Warning)
 from .measure import with_speedups
 from .sweep.backends import interpreters_available
+from .sweep.runner import SERIAL_BUDGET_SHARE
 from .present.code import emit
 from .script import check_syntax, read_script, require_function, top_level_functions
 
 # The default sweep budget scales with the loop being advised on: a few times its
 # serial time, so advice costs a small multiple of one run, within sensible bounds.
-BUDGET_PER_LOOP_SECOND = 10.0
-MIN_DEFAULT_BUDGET_S = 4.0
+# Longer loops are swept on a subset of their items (runner.subset_indices), so four
+# loop-times leave every configuration its repeats; the whole advice (two runs of the
+# script, the probes and the sweep) then costs about seven times the loop.
+BUDGET_PER_LOOP_SECOND = 4.0
+MIN_DEFAULT_BUDGET_S = 3.0
 MAX_DEFAULT_BUDGET_S = 120.0
 # One trial may take a few times the serial loop (a badly chunked pool can be slower).
 TIMEOUT_PER_LOOP_SECOND = 4.0
@@ -44,6 +48,10 @@ FIRST_RUN_TIMEOUT_S = 600.0
 # Later runs of the script: this many times the first run, plus the sweep, plus slack.
 RERUN_FACTOR = 3.0
 RERUN_SLACK_S = 15.0
+# Loops of many short calls are recorded in part (see sample_every).
+SAMPLE_FROM_CALLS = 2000
+SAMPLE_BELOW_CALL_S = 100e-6
+SAMPLE_AT_LEAST = 1000
 # Loops shorter than this gain nothing worth the change from any parallel scheme.
 TOO_SHORT_S = 0.02
 DEFAULT_EXECUTORS = ("serial", "threads", "processes", "asyncio")
@@ -148,6 +156,15 @@ def dask_trial_s(loop_s: float, dask_workers: int) -> float:
     return space.DASK_START_S + space.DASK_START_PER_WORKER_S * dask_workers + loop_s
 
 
+def sample_every(calls: int, loop_s: float, budget_s: float) -> int:
+    """Record every n-th call in full, when the calls are so many and so short that recording
+    each (about 5 us) would cost more than the sweep can use: it measures a subset anyway."""
+    if calls < SAMPLE_FROM_CALLS or loop_s / calls > SAMPLE_BELOW_CALL_S:
+        return 1
+    keep = max(SAMPLE_AT_LEAST, int(calls * SERIAL_BUDGET_SHARE * budget_s / max(loop_s, 1e-9)))
+    return max(1, calls // keep)
+
+
 def rerun_timeout(script_s: float, sweep_s: float) -> float:
     return RERUN_FACTOR * script_s + sweep_s + RERUN_SLACK_S
 
@@ -163,6 +180,7 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         "executors": [e for e in options.executors if e != "serial"], "start_method": "fork",
         "folders": sorted({os.getcwd(), str(path.parent)}), "progress": str(progress_file),
         "main_guard": main_guard, "dask": options.dask if dask_workers else None, "dask_workers": dask_workers,
+        "sample_every": 1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
     }
     seen = [0]
 

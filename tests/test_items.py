@@ -43,3 +43,63 @@ def test_several_arguments_map_as_args_kwargs_pairs():
     calls[1].args_pickle = None
     assert call_style(calls) == "star"
     assert items_from_calls(calls, "star") == [((1,), {}), ((2,), {"b": 5})]
+
+
+def test_call_counter_counts_outermost_calls_only():
+    from advisor.capture import CallCounter
+
+    counter = CallCounter()
+    holder = {}
+
+    def fact(n):
+        return 1 if n <= 1 else n * holder["f"](n - 1)
+
+    holder["f"] = counter.wrap(fact)
+    assert [holder["f"](5) for _ in range(3)] == [120] * 3
+    assert counter.calls == 3 and counter.total_s > 0
+
+
+def test_sampling_recorder_records_every_nth_call_and_always_the_last():
+    finished = []
+    recorder = Recorder(expected_calls=10, sample_every=4, on_complete=finished.append)
+    wrapped = recorder.wrap(lambda x: x * 2)
+    assert [wrapped(i) for i in range(10)] == [i * 2 for i in range(10)]
+    assert [c.args[0] for c in recorder.calls] == [0, 4, 8, 9]  # the last call runs the sweep
+    assert recorder.seen == 10 and finished == [recorder]
+    assert recorder.wall_total >= sum(c.wall for c in recorder.calls)
+
+
+def test_sampling_recorder_counts_errors_of_calls_it_did_not_record():
+    recorder = Recorder(sample_every=3)
+
+    def check(x):
+        if x % 2:
+            raise ValueError(x)
+        return x
+
+    wrapped = recorder.wrap(check)
+    for i in range(6):
+        try:
+            wrapped(i)
+        except ValueError:
+            pass
+    assert recorder.seen == 6 and recorder.errors_total == 3
+    assert [c.args[0] for c in recorder.calls] == [0, 3]
+
+
+def test_count_differences_fast_path_and_careful_path_agree():
+    from advisor.equality import count_differences
+
+    assert count_differences([1, "a", (2, 3)], [1, "a", (2, 3)]) == 0
+    assert count_differences([1, 2], [1, 2.0]) == 1  # a float where an int was is a difference
+    assert count_differences([float("nan")], [float("nan")]) == 0
+    assert count_differences([1, 2, 3], [1, 5, 3]) == 1
+
+
+def test_only_many_short_calls_are_sampled():
+    from advisor.profile import sample_every
+
+    assert sample_every(100, 1.0, 4.0) == 1  # few calls: record them all
+    assert sample_every(10_000, 10.0, 40.0) == 1  # 1 ms each: recording costs little next to them
+    step = sample_every(1_800_000, 1.5, 6.0)  # 0.8 us each
+    assert step > 1 and 1_800_000 // step >= 1000

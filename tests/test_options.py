@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from advisor.cli import main
 from advisor.errors import UsageError
 from advisor.model import EXECUTORS
-from advisor.profile import SUPPORTED_EXECUTORS, default_budget, default_timeout, require_executors
+from advisor.profile import (MAX_DEFAULT_BUDGET_S, MIN_DEFAULT_BUDGET_S, SUPPORTED_EXECUTORS, default_budget,
+                             default_timeout, require_executors)
 
 names = st.sampled_from(EXECUTORS) | st.text(min_size=1, max_size=12).filter(lambda s: s not in EXECUTORS)
 
@@ -28,7 +29,7 @@ def test_require_executors_accepts_exactly_the_supported_ones(chosen: list[str])
 @given(st.floats(min_value=0.0, max_value=1e5, allow_nan=False))
 def test_default_budget_and_timeout_are_bounded_and_grow_with_the_loop(loop_s: float) -> None:
     budget = default_budget(loop_s)
-    assert 4.0 <= budget <= 120.0
+    assert MIN_DEFAULT_BUDGET_S <= budget <= MAX_DEFAULT_BUDGET_S
     assert default_budget(loop_s * 2) >= budget
     assert default_timeout(loop_s) >= 5.0
 

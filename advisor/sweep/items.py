@@ -84,15 +84,22 @@ def items_from_calls(calls: Sequence[Call], style: str) -> list[Any]:
     return items
 
 
-_ATOMS = (int, float, complex, str, bytes, bool, type(None))
+_ATOMS = frozenset((int, float, complex, str, bytes, bool, type(None)))
 
 
 def _immutable(value: Any, depth: int = 0) -> bool:
-    """True for values nothing can change in place: atoms, and tuples/frozensets of them."""
-    if isinstance(value, _ATOMS):
+    """True for values nothing can change in place: atoms, and tuples/frozensets of them.
+
+    Written as plain loops: it runs once per recorded call, up to millions of times.
+    """
+    kind = type(value)
+    if kind in _ATOMS:
         return True
-    if type(value) in (tuple, frozenset) and depth < 8:
-        return all(_immutable(v, depth + 1) for v in value)
+    if (kind is tuple or kind is frozenset) and depth < 8:
+        for part in value:
+            if type(part) not in _ATOMS and not _immutable(part, depth + 1):
+                return False
+        return True
     return False
 
 

@@ -28,9 +28,14 @@ REPEATS = 3
 # Quick trials get more repeats: short timings are noisier.
 QUICK_TRIAL_S = 0.05
 QUICK_REPEATS = 5
-# The serial loop may use at most this share of the budget; longer loops are measured on
-# an evenly spaced subset of the items so that every configuration still gets its turn.
-SERIAL_BUDGET_SHARE = 0.2
+# One serial pass may use at most this share of the budget; longer loops are measured on
+# an evenly spaced subset of the items so that every configuration gets its repeats.
+# Serial runs three times or more (repeats, then the closing side-by-side run), and each
+# parallel configuration a fraction of that, so a fourteenth leaves most of the budget to them.
+SERIAL_BUDGET_SHARE = 0.07
+# Work that waits is measured on more of its items: a subset caps how many can be in
+# flight at once, and for waiting work the best worker count grows with that number.
+WAITING_SERIAL_BUDGET_SHARE = 0.35
 MIN_SUBSET = 8
 # A first timing this many times the best so far is not repeated: noise of that size
 # would make every measurement meaningless.
@@ -112,9 +117,9 @@ def per_call_stats(calls: list[Call]) -> dict[str, float]:
     }
 
 
-def subset_indices(n: int, serial_s: float, budget_s: float) -> list[int]:
+def subset_indices(n: int, serial_s: float, budget_s: float, waiting: bool = False) -> list[int]:
     """Evenly spaced items so that one serial pass fits its share of the budget."""
-    allowed = SERIAL_BUDGET_SHARE * budget_s
+    allowed = (WAITING_SERIAL_BUDGET_SHARE if waiting else SERIAL_BUDGET_SHARE) * budget_s
     if serial_s <= allowed or n <= MIN_SUBSET:
         return list(range(n))
     keep = max(MIN_SUBSET, int(n * allowed / serial_s))
