@@ -1,6 +1,7 @@
 """Which function dominates the script's run time?
 
-First a scalene pass (sampling, cheap, with its Python / native / system split). When
+One run of the script under scalene (sampling, cheap, with its Python / native / system
+split) that also counts and times the calls of every function the script defines. When
 the run is too short for scalene to gather enough samples, a cProfile pass gives exact
 call counts and times instead. ``--function`` names the target directly.
 """
@@ -34,20 +35,6 @@ class Located:
     loop_seconds: float  # total time of the target's calls in one run of the script
     share: Optional[float] = None  # share of the script's run time, from the profiler
     profile: dict[str, float] = field(default_factory=dict)
-
-
-def run_scalene(script: Path, argv: list[str], timeout: float, workdir: Path) -> Optional[dict[str, Any]]:
-    """Scalene's JSON profile, or None when scalene could not produce one."""
-    out = workdir / "scalene.json"
-    command = [sys.executable, "-m", "scalene", "run", "-o", str(out), "--cpu-only",
-               str(script), "---", *argv[1:]]
-    finished = run_bounded(command, timeout, workdir)
-    if finished.returncode != 0 or not out.exists():
-        return None
-    try:
-        return json.loads(out.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def scalene_functions(profile: dict[str, Any], script: Path,
@@ -152,6 +139,45 @@ def count_calls(script: Path, argv: list[str], functions: dict[str, FunctionDef]
     return float(finished.result["wall_s"]), finished.result["functions"]
 
 
+# Runs the host under scalene: a module run with -m cannot be scalene's program.
+HOST_LAUNCHER = """import sys
+from advisor.host import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def count_under_scalene(script: Path, argv: list[str], functions: dict[str, FunctionDef], timeout: float,
+                        workdir: Path) -> Optional[tuple[float, dict[str, dict[str, float]], Optional[dict[str, Any]]]]:
+    """The count pass and the scalene profile from one run of the script: (wall, counts, profile).
+
+    One run instead of two saves a whole run of the script and an interpreter start. Scalene
+    profiles only the script's own file, so the counting wrappers do not show in its rows;
+    they and scalene slow the run by ~15%, which the loop time used for budgets includes.
+    None when scalene itself failed, so the caller can count without it.
+    """
+    launcher, spec_path = workdir / "run_host.py", workdir / "count-spec.json"
+    result_path, out = workdir / "count-result.json", workdir / "scalene.json"
+    launcher.write_text(HOST_LAUNCHER, encoding="utf-8")
+    spec = {"mode": "count", "script": str(script), "argv": argv, "functions": sorted(functions),
+            "out": str(result_path)}
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    command = [sys.executable, "-m", "scalene", "run", "-o", str(out), "--cpu-only",
+               "--profile-only", str(script), "--program-path", str(script.parent),
+               str(launcher), "---", str(spec_path)]
+    finished = run_bounded(command, timeout, workdir, result_path)
+    result = finished.result
+    if finished.returncode is None or "script_error" in result:
+        raise script_failure(finished, script)  # it hung or failed: running it again would not help
+    if finished.returncode != 0 or "functions" not in result:
+        return None
+    profile = None
+    try:
+        profile = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    return float(result["wall_s"]), result["functions"], profile
+
+
 def with_nested(script: Path, functions: dict[str, FunctionDef]) -> dict[str, FunctionDef]:
     """``functions`` (top-level ones) and the script's nested functions and named lambdas."""
     try:
@@ -170,8 +196,12 @@ def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wan
     if not functions:
         raise NothingToMeasure(f"{script.name} defines no top-level function; paradvise advises on a "
                                "function that the script calls many times.")
-    wall, counts = count_calls(script, argv, functions, timeout, workdir)
-    profile = run_scalene(script, argv, timeout, workdir)
+    counted = count_under_scalene(script, argv, functions, timeout, workdir)
+    if counted is not None:
+        wall, counts, profile = counted
+    else:  # scalene could not run it: count without it (a failing script fails here, with its error)
+        wall, counts = count_calls(script, argv, functions, timeout, workdir)
+        profile = None
 
     def located(name: str, by: str, share: Optional[float]) -> Located:
         evidence = scalene_evidence(profile, script, name, functions)
