@@ -19,8 +19,9 @@ import pstats
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 SCRIPT_FAILED = 3
 HOST_FAILED = 4
@@ -148,13 +149,45 @@ def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False) -> dict[str,
         on_event({"trial": trial.to_json()})
 
     try:
-        measurement = measure_target(recorder, module, spec["function"], spec["is_coroutine"], options, on_trial,
-                                     on_event, cloudpickle_fallback=True)
+        with cells_unwrapped(recorder.original):
+            measurement = measure_target(recorder, module, spec["function"], spec["is_coroutine"], options,
+                                         on_trial, on_event, cloudpickle_fallback=True)
     except Exception:  # noqa: BLE001 - report paradvise's own failure, let the script go on
         return {"host_error": traceback.format_exc()}
     if late:
         measurement = replace(measurement, late=True)
     return {"measurement": measurement.to_json()}
+
+
+@contextmanager
+def cells_unwrapped(target: Callable[..., Any]) -> Iterator[None]:
+    """While the sweep runs, let a recursive closure call itself, not the capture wrapper.
+
+    A closure (or a lambda bound inside a function) calls itself through a cell of the
+    function it is defined in, and that cell holds the capture wrapper around it, recorder
+    and all, which cloudpickle cannot send to joblib's or Dask's workers. During the sweep,
+    and so in the trial children forked from it, such cells hold the target itself; the
+    script gets them back when the sweep ends.
+    """
+    changed = []
+    fn: Any = target
+    for _ in range(8):  # the target and what it wraps (a user's decorator around the def)
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                held = cell.cell_contents
+            except ValueError:  # a cell not filled in yet
+                continue
+            if getattr(held, "__wrapped__", None) is target:  # the capture wrapper is outermost
+                changed.append((cell, held))
+                cell.cell_contents = target
+        fn = getattr(fn, "__wrapped__", None)
+        if fn is None:
+            break
+    try:
+        yield
+    finally:
+        for cell, held in changed:
+            cell.cell_contents = held
 
 
 MODES = {"cprofile": mode_cprofile, "count": mode_count, "capture": mode_capture}

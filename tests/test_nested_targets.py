@@ -178,6 +178,31 @@ def test_nested_functions_and_lambdas_are_counted_by_name(tmp_path: Path) -> Non
     assert finished.stdout.strip() == str(sum(i + k for k in range(3) for i in range(4)) + 20)
 
 
+def test_a_recursive_closure_calls_itself_not_the_capture_wrapper_while_measured() -> None:
+    import cloudpickle
+
+    from advisor.capture import Recorder
+    from advisor.host import cells_unwrapped
+
+    recorder = Recorder(record_items=False)
+
+    def outer() -> Any:
+        def fib(n: int) -> int:
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+        fib = recorder.wrap(fib)  # what the capture decorator does
+        return fib
+
+    wrapper = outer()
+    target = recorder.original
+    with pytest.raises(Exception):
+        cloudpickle.dumps(target)  # its cell holds the wrapper, and the wrapper the recorder's lock
+    with cells_unwrapped(target):
+        assert cloudpickle.loads(cloudpickle.dumps(target))(15) == 610
+    assert target.__closure__[0].cell_contents is wrapper, "the script gets its own cell back"
+    assert wrapper(10) == 55
+
+
 # -- why pickle cannot send it -------------------------------------------------------------
 def _closure() -> Any:
     weight = 3
