@@ -47,6 +47,9 @@ class Recorder:
     seen: int = 0  # outermost calls so far, recorded in full or not
     wall_total: float = 0.0  # their wall time, all of them
     errors_total: int = 0  # how many of them raised
+    # Called once, at the start of the first recorded call, before anything is timed
+    # (the host forks its zygote there: see zygote.py).
+    on_first_call: Optional[Callable[[], None]] = None
     original: Any = None
     completed: bool = False
     pickle_error: Optional[str] = None
@@ -78,6 +81,9 @@ class Recorder:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not self._should_record():
                 return fn(*args, **kwargs)
+            if self.on_first_call is not None:
+                hook, self.on_first_call = self.on_first_call, None
+                hook()
             if self._skip_this_one():
                 return self._count_only(fn, args, kwargs)
             call = self._begin(args, kwargs)

@@ -105,15 +105,28 @@ def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
 
 def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
     from .capture import Recorder
+    from .zygote import Zygote
 
     result: dict[str, Any] = {}
     recorder = Recorder(expected_calls=spec["expected_calls"], sample_every=spec.get("sample_every", 1))
-    recorder.on_complete = lambda rec: result.update(_sweep(spec, rec))
+    zygote: list[Zygote] = []
+
+    def fork_zygote() -> None:
+        if _zygote_possible(spec):
+            made = Zygote.fork_here(lambda request: _serve_in_zygote(spec, recorder, request))
+            zygote.extend([made] if made else [])
+
+    recorder.on_first_call = fork_zygote
+    recorder.on_complete = lambda rec: result.update(_measure(spec, rec, zygote))
     script_error = None
     try:
-        result["wall_s"] = _run(spec, {spec["function"]: recorder.wrap})
-    except ScriptError as exc:
-        script_error = str(exc)
+        try:
+            result["wall_s"] = _run(spec, {spec["function"]: recorder.wrap})
+        except ScriptError as exc:
+            script_error = str(exc)
+    finally:
+        for unused in zygote:
+            unused.discard()
     if not result.get("measurement") and recorder.calls:
         # Fewer calls than counted before (the script is not deterministic): measure now,
         # after the loop, and say so.
@@ -126,7 +139,92 @@ def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False) -> dict[str, Any]:
+def _zygote_possible(spec: dict[str, Any]) -> bool:
+    """Measure from a zygote (see zygote.py) only from the plain case: a function called in the
+    main thread, outside any event loop; and not when PARADVISE_ZYGOTE=0 asks otherwise."""
+    import threading
+
+    if spec["is_coroutine"] or os.environ.get("PARADVISE_ZYGOTE") == "0":
+        return False
+    asyncio = sys.modules.get("asyncio")
+    in_loop = asyncio is not None and asyncio._get_running_loop() is not None
+    return threading.current_thread() is threading.main_thread() and not in_loop
+
+
+def _measure(spec: dict[str, Any], recorder: Any, zygote: list[Any]) -> dict[str, Any]:
+    """At the last call: measure in the zygote when there is one and the recording can be sent."""
+    request = _recording_for_zygote(recorder) if zygote else None
+    if request is None:
+        for unused in zygote:
+            unused.discard()
+        zygote.clear()
+        return _sweep(spec, recorder)
+    answer = zygote.pop().run(request, spec["budget_s"] + 2 * spec["timeout_s"] + ZYGOTE_SLACK_S)
+    if "zygote_declined" in answer:  # it lacks some argument (made during the loop): measure here
+        return _sweep(spec, recorder)
+    return answer
+
+
+# The zygote's whole measurement may overrun the budget by a trial's timeout (see profile.py).
+ZYGOTE_SLACK_S = 30.0
+# What the zygote needs of the parent's recorder besides the calls.
+RECORDER_FIELDS = ("state_at_start", "runqueue_wait_s", "span_s", "children_cpu_s", "in_event_loop",
+                   "pickle_error", "seen", "wall_total", "errors_total")
+
+
+def _recording_for_zygote(recorder: Any) -> Optional[bytes]:
+    """The recorded calls and timings as one pickle; None when they cannot be pickled.
+
+    Each call's arguments are sent as they were at the call: the objects themselves when
+    unchanged since, the snapshot taken at the call otherwise. One pickle for all keeps
+    items that share an object sharing it. Unchanged numpy arrays go by reference: the
+    zygote holds them already (see zygote.ArrayRef).
+    """
+    import pickle
+    from dataclasses import replace
+
+    from .sweep.items import arguments_at_call
+    from .zygote import as_reference
+
+    if recorder.pickle_error:
+        return None
+    calls = []
+    for call in recorder.calls:
+        args, kwargs = arguments_at_call(call)
+        if args is call.args:  # the live objects, unchanged since the call
+            args = tuple(as_reference(a) for a in args)
+            kwargs = {k: as_reference(v) for k, v in kwargs.items()}
+        calls.append(replace(call, args=args, kwargs=kwargs, args_pickle=None))
+    fields = {name: getattr(recorder, name) for name in RECORDER_FIELDS}
+    try:
+        return pickle.dumps({"calls": calls, "fields": fields}, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - e.g. results that cannot be pickled: measure in the parent
+        return None
+
+
+def _serve_in_zygote(spec: dict[str, Any], recorder: Any, request: Any) -> dict[str, Any]:
+    """In the zygote: take over the parent's recording, then measure from here."""
+    import pickle
+
+    from .zygote import arrays_in_reach, resolve
+
+    data = pickle.loads(request)
+    arrays = arrays_in_reach(sys._getframe(), sys.modules["__main__"].__dict__)
+    try:
+        for call in data["calls"]:
+            call.args = tuple(resolve(a, arrays) for a in call.args)
+            call.kwargs = {k: resolve(v, arrays) for k, v in call.kwargs.items()}
+    except LookupError as missing:
+        return {"zygote_declined": str(missing)}
+    recorder.calls = data["calls"]
+    for name, value in data["fields"].items():
+        setattr(recorder, name, value)
+    recorder.completed = True
+    return _sweep(spec, recorder, measured_from="loop start")
+
+
+def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False,
+           measured_from: str = "last call") -> dict[str, Any]:
     from dataclasses import replace
 
     from .measure import measure_target
@@ -154,8 +252,7 @@ def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False) -> dict[str,
                                          on_trial, on_event, cloudpickle_fallback=True)
     except Exception:  # noqa: BLE001 - report paradvise's own failure, let the script go on
         return {"host_error": traceback.format_exc()}
-    if late:
-        measurement = replace(measurement, late=True)
+    measurement = replace(measurement, late=late, measured_from=measured_from)
     return {"measurement": measurement.to_json()}
 
 

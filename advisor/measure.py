@@ -67,7 +67,9 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
                        timeout) or {}
     overheads["probe_workers"] = float(workers)
     if want_processes:
-        overheads["pickle_bytes_per_s"] = probes.pickle_throughput(subject.items)
+        # Pickling in this process would leave its allocator warmed by the buffers it
+        # frees (see zygote.py); in a forked probe it leaves no trace.
+        overheads["pickle_bytes_per_s"] = _probe(lambda: probes.pickle_throughput(subject.items), timeout) or 0.0
         methods = [m for m in multiprocessing.get_all_start_methods() if m in options.start_methods]
         overheads.update(_probe(lambda: probes.start_costs(workers, methods), timeout) or {})
     gil = None
@@ -78,11 +80,11 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
     peak = 0
     if not subject.is_coroutine and median_item is not None:
         peak = _probe(lambda: probes.peak_allocation(subject.prepare_child(), median_item), timeout) or 0
-    sizes = {
-        "arg_bytes": probes.pickled_sizes(subject.items),
-        "result_bytes": probes.pickled_sizes([c.result for c in calls if c.error is None]),
-        "peak_alloc_bytes": int(peak),
-    }
+    results = [c.result for c in calls if c.error is None]
+    sizes = _probe(lambda: {"arg_bytes": probes.pickled_sizes(subject.items),
+                            "result_bytes": probes.pickled_sizes(results)}, timeout) or {
+        "arg_bytes": 0, "result_bytes": 0}
+    sizes["peak_alloc_bytes"] = int(peak)
     return Facts(cpu_ratio, gil, overheads), sizes
 
 

@@ -125,6 +125,9 @@ class DataProfile(_JsonMixin):
     fits_in: str
     items: int = 0
     items_measured: int = 0
+    # "loop start": trials forked from the process as it was at the first call (see
+    # zygote.py); "last call": from the process at the loop's last call.
+    measured_from: str = "last call"
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,7 @@ class Measurement(_JsonMixin):
     exclusions: dict[str, str]  # executor -> why it must not be recommended
     errors: int = 0  # recorded calls that raised
     late: bool = False  # True when the sweep ran after the script's loop had ended
+    measured_from: str = "last call"  # or "loop start" (see DataProfile)
     sweep_seconds: float = 0.0
     # With --dask: {"scheduler": "local" or an address, "runs": per Dask trial its
     # workers, chunksize, median seconds and phase times (startup_s, map_s)}.

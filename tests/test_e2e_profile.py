@@ -103,6 +103,8 @@ def test_numpy_on_big_arrays_gets_threads(tmp_path_factory: pytest.TempPathFacto
     assert report["target"]["name"] == "signal_energy"
     assert report["data"]["arg_bytes"] > 1_000_000
     assert report["recommendation"]["executor"] == "threads"
+    # Trials ran from the process as the loop began, with the script's own arrays.
+    assert report["data"]["measured_from"] == "loop start"
 
 
 def test_local_http_server_is_io_bound(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -127,6 +129,7 @@ def test_coroutine_target_gets_asyncio(tmp_path_factory: pytest.TempPathFactory)
     assert_consistent(report)
     assert report["target"]["is_coroutine"] is True
     assert report["recommendation"]["executor"] == "asyncio"
+    assert report["data"]["measured_from"] == "last call"  # inside a running event loop: no zygote
 
 
 def test_quiet_prints_only_the_verdict(tmp_path: Path) -> None:

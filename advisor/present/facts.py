@@ -117,6 +117,8 @@ def data_rows(report: Report) -> list[tuple[str, str]]:
             ("per-core caches", cache_summary(report))]
     if d.items_measured and d.items_measured < d.items:
         rows.append(("sample", f"trials used {d.items_measured} of {d.items} recorded calls (budget)"))
+    if d.measured_from == "loop start":
+        rows.append(("trials ran from", "the process as the loop began (forked at the first call)"))
     return rows
 
 

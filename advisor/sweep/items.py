@@ -77,11 +77,16 @@ def items_from_calls(calls: Sequence[Call], style: str) -> list[Any]:
     """
     items = []
     for call in calls:
-        args, kwargs = call.args, call.kwargs
-        if call.args_pickle is not None and not _unchanged(args, kwargs, call.args_pickle):
-            args, kwargs = pickle.loads(call.args_pickle)
+        args, kwargs = arguments_at_call(call)
         items.append(args[0] if style == "single" else (args, kwargs))
     return items
+
+
+def arguments_at_call(call: Call) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``(args, kwargs)`` as they were when the call was made (see ``items_from_calls``)."""
+    if call.args_pickle is not None and not _unchanged(call.args, call.kwargs, call.args_pickle):
+        return pickle.loads(call.args_pickle)
+    return call.args, call.kwargs
 
 
 _ATOMS = frozenset((int, float, complex, str, bytes, bool, type(None)))

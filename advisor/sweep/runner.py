@@ -84,8 +84,10 @@ class Subject:
         """In a trial child: put the loop-start state back and return the function to map."""
         for name, blob in self.restore.items():
             self.module.__dict__[name] = pickle.loads(blob)
-        # Bind the unwrapped function under its own name so pools pickle it by reference.
-        setattr(self.module, self.name, self.original)
+        # Bind the unwrapped function under its own name so pools pickle it by reference
+        # (a nested function, "main.score", has no module-level name to bind).
+        if self.name.isidentifier():
+            setattr(self.module, self.name, self.original)
         if self.is_coroutine or self.in_event_loop:
             asyncio.events._set_running_loop(None)  # the script's loop belongs to the parent
         return items_mod.mappable(self.original, self.style, self.is_coroutine, self.catch)

@@ -1,0 +1,239 @@
+"""A fork of the host taken at the target's first call, to measure from later.
+
+The sweep runs when the loop has finished (at its last call), but by then the process
+is no longer the one the user's parallel version would run in: the loop has warmed the
+allocator (glibc raises its mmap threshold after the first big free, so numpy temporaries
+stop costing page faults), filled caches and grown the heap. Thread pools on
+numpy_arrays measured 0.047 s forked from a warmed process against 0.121 s in a process
+like the user's, where the map replaces the loop and runs first.
+
+So at the first call, before it runs, the host forks this zygote. It waits on a pipe
+while the script's loop runs in the parent. At the last call the parent sends it what
+was recorded (arguments, results, timings: one pickle, so items that share objects
+still share them) and the zygote runs the whole measurement from the state the loop
+started in, forking each trial from there. The parent waits, keeping whatever the
+script started (a server thread, say) alive for the trials to use.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import mmap
+import os
+import signal
+import struct
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional
+
+from .sweep.isolate import kill_tree
+
+# How often the parent checks whether the zygote has finished.
+POLL_SECONDS = 0.01
+PR_SET_PDEATHSIG = 1
+
+
+class Zygote:
+    """The parent's handle on a zygote process."""
+
+    def __init__(self, pid: int, request_fd: int, result_path: str) -> None:
+        self.pid, self.request_fd, self.result_path = pid, request_fd, result_path
+
+    @classmethod
+    def fork_here(cls, serve: Callable[[bytes], dict[str, Any]]) -> Optional["Zygote"]:
+        """Fork now. The child waits for a request, calls ``serve`` on it and exits.
+
+        Returns None where fork is not available.
+        """
+        if not hasattr(os, "fork"):
+            return None
+        fd, result_path = tempfile.mkstemp(prefix="paradvise-zygote-", suffix=".json")
+        os.close(fd)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; its result comes back through the file
+            os.close(write_end)
+            _serve_forever(read_end, result_path, serve)
+        os.close(read_end)
+        return cls(pid, write_end, result_path)
+
+    def run(self, request: bytes, timeout: float) -> dict[str, Any]:
+        """Send ``request``, wait for the zygote's answer (at most ``timeout`` seconds)."""
+        try:
+            _write_all(self.request_fd, struct.pack("<Q", len(request)) + request)
+        except OSError as exc:
+            self.discard()
+            return {"host_error": f"could not reach the measuring process: {exc}"}
+        os.close(self.request_fd)
+        self.request_fd = -1
+        deadline = time.monotonic() + timeout
+        status = 0
+        while True:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                self.discard()
+                return {"host_error": f"the measuring process did not finish within {timeout:.0f} s"}
+            time.sleep(POLL_SECONDS)
+        try:
+            with open(self.result_path, encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return {"host_error": f"the measuring process died ({_describe(status)})"}
+        finally:
+            _unlink(self.result_path)
+
+    def discard(self) -> None:
+        """Stop the zygote (unused, or given up on) and everything it started."""
+        if self.request_fd >= 0:
+            os.close(self.request_fd)
+            self.request_fd = -1
+        kill_tree(self.pid)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        _unlink(self.result_path)
+
+
+def _serve_forever(read_end: int, result_path: str, serve: Callable[[bytes], dict[str, Any]]) -> None:
+    """In the zygote: wait for one request, answer it, exit without running the script's exit code."""
+    _die_with_parent()
+    code = 0
+    try:
+        request = _read_all(read_end)
+        if request:  # an empty read: the parent discarded us
+            answer = serve(request)
+            with open(result_path, "w", encoding="utf-8") as handle:
+                json.dump(answer, handle)
+    except BaseException:  # noqa: BLE001 - the parent reports a zygote that gives no answer
+        code = 1
+    os._exit(code)
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill the zygote if the host dies first (say, killed on a timeout)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _read_all(fd: int) -> Any:
+    """The request, read into anonymous mmap'd memory rather than a malloc'd bytes object:
+    freeing a large malloc'd block is exactly what warms glibc's allocator."""
+    header = _read_exactly(fd, 8)
+    if len(header) < 8:
+        return b""
+    (size,) = struct.unpack("<Q", header)
+    buffer = mmap.mmap(-1, max(size, 1))
+    view = memoryview(buffer)
+    done = 0
+    while done < size:
+        got = os.readv(fd, [view[done:size]])
+        if not got:
+            raise EOFError("the request was cut short")
+        done += got
+    return view[:size]
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+# -- arrays sent by reference -------------------------------------------------------
+@dataclass(frozen=True)
+class ArrayRef:
+    """A numpy array the zygote already holds: it existed when the loop started.
+
+    Unpickling an array copies it out of a temporary bytes object, and freeing that
+    temporary warms the allocator (see the module docstring); and a copy is not the
+    user's array anyway. ``fingerprint`` tells the zygote's object at that address is
+    this same array: same data pointer, shape, strides and dtype.
+    """
+
+    address: int
+    fingerprint: tuple[Any, ...]
+
+
+def is_array(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and hasattr(value, "__array_interface__")
+
+
+def array_fingerprint(array: Any) -> tuple[Any, ...]:
+    face = array.__array_interface__
+    return (face["data"][0], face["shape"], face.get("strides"), face["typestr"])
+
+
+def as_reference(value: Any) -> Any:
+    return ArrayRef(id(value), array_fingerprint(value)) if is_array(value) else value
+
+
+# Looking for arrays: containers are searched this deep, and at most this many objects.
+SEARCH_DEPTH = 3
+SEARCH_LIMIT = 2_000_000
+
+
+def arrays_in_reach(frame: Any, module_globals: dict[str, Any]) -> dict[int, Any]:
+    """Arrays reachable from the stack's local variables and the script's globals, by id."""
+    found: dict[int, Any] = {}
+    seen = 0
+    roots: list[Iterable[Any]] = [module_globals.values()]
+    while frame is not None:
+        roots.append(list(frame.f_locals.values()))
+        frame = frame.f_back
+    stack = [(value, 0) for root in roots for value in root]
+    while stack and seen < SEARCH_LIMIT:
+        value, depth = stack.pop()
+        seen += 1
+        if is_array(value):
+            found[id(value)] = value
+        elif depth < SEARCH_DEPTH and type(value) in (list, tuple, set, frozenset):
+            stack.extend((v, depth + 1) for v in value)
+        elif depth < SEARCH_DEPTH and type(value) is dict:
+            stack.extend((v, depth + 1) for v in value.values())
+    return found
+
+
+def resolve(value: Any, arrays: dict[int, Any]) -> Any:
+    """The zygote's own array for a reference; raise LookupError when it has none."""
+    if not isinstance(value, ArrayRef):
+        return value
+    array = arrays.get(value.address)
+    if array is None or array_fingerprint(array) != value.fingerprint:
+        raise LookupError("an argument array did not exist when the loop started")
+    return array
+
+
+def here() -> Any:
+    return sys._getframe(1)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit status {os.WEXITSTATUS(status)}"
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
