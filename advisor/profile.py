@@ -52,6 +52,8 @@ RERUN_SLACK_S = 15.0
 SAMPLE_FROM_CALLS = 2000
 SAMPLE_BELOW_CALL_S = 100e-6
 SAMPLE_AT_LEAST = 1000
+# Recording a call in full costs ~5 us, more than the sweep gains from a subset this large.
+SAMPLE_AT_MOST = 200_000
 # Loops shorter than this gain nothing worth the change from any parallel scheme.
 TOO_SHORT_S = 0.02
 DEFAULT_EXECUTORS = ("serial", "threads", "processes", "asyncio")
@@ -162,6 +164,7 @@ def sample_every(calls: int, loop_s: float, budget_s: float) -> int:
     if calls < SAMPLE_FROM_CALLS or loop_s / calls > SAMPLE_BELOW_CALL_S:
         return 1
     keep = max(SAMPLE_AT_LEAST, int(calls * SERIAL_BUDGET_SHARE * budget_s / max(loop_s, 1e-9)))
+    keep = min(keep, SAMPLE_AT_MOST)
     return max(1, calls // keep)
 
 
