@@ -355,10 +355,10 @@ class TestSpace:
         threads = [c for c in space.plan(load, ["threads", "processes"]) if c.executor == "threads"]
         assert threads == [space.Config("threads", 8)]
 
-    def test_gil_free_work_gets_levels_up_to_twice_the_cpus(self):
+    def test_gil_free_work_gets_levels_up_to_four_times_the_cpus(self):
         load = workload(gil_free=True, usable_cpus=4)
         levels = sorted(c.workers for c in space.plan(load, ["threads"]))
-        assert levels == [2, 4, 8]
+        assert levels == [2, 4, 8, 16]
 
     def test_no_processes_on_one_cpu_for_busy_work(self):
         for gil_free in (False, True):

@@ -108,7 +108,9 @@ def thread_configs(load: Workload) -> list[Config]:
     if load.waiting:
         levels = worker_levels(_waiting_upper(load))
     elif load.gil_free:
-        levels = worker_levels(load.usable_cpus) + [2 * load.usable_cpus]
+        # Beyond the cores too: native code that waits on memory or page faults (numpy
+        # temporaries) kept getting faster up to 8 threads on 2 cores.
+        levels = worker_levels(load.usable_cpus) + [2 * load.usable_cpus, 4 * load.usable_cpus]
     else:  # GIL-bound: one honest data point that threads do not help
         levels = [max(2, load.usable_cpus)]
     configs = [Config("threads", w) for w in sorted(set(levels))]
@@ -223,7 +225,12 @@ def refine(best: Config, measured: set[Config], load: Workload) -> list[Config]:
         return []
     if best.executor == "dask":  # a cluster's size is given: only the batching can change
         return [c for c in _chunk_neighbours(best, load) if c not in measured]
-    upper = _waiting_upper(load) if load.waiting or best.executor == "asyncio" else max(2, load.usable_cpus)
+    if load.waiting or best.executor == "asyncio":
+        upper = _waiting_upper(load)
+    elif best.executor == "threads" and load.gil_free:
+        upper = 4 * max(2, load.usable_cpus)  # as thread_configs: past the cores
+    else:
+        upper = max(2, load.usable_cpus)
     workers = {min(upper, max(2, round(best.workers * f))) for f in (0.75, 1.5)}
     out = [Config(best.executor, w, best.chunksize, best.start_method) for w in sorted(workers)]
     if best.executor in ("processes", "joblib") and best.chunksize:
