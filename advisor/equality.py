@@ -6,6 +6,12 @@ import pickle
 from typing import Any, Sequence
 
 
+# Floating-point results may differ in their last bits between configurations: a BLAS on
+# one thread or on four sums in a different order. That is the same answer.
+FLOAT_REL_TOL = 1e-9
+FLOAT_ABS_TOL = 1e-12
+
+
 def same(a: Any, b: Any) -> bool:
     """Equality that also works for numpy arrays and NaN, recursively."""
     if type(a) is not type(b):
@@ -15,11 +21,15 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
+        return math.isclose(a, b, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL) or (math.isnan(a) and math.isnan(b))
     if type(a).__module__ == "numpy" and hasattr(a, "shape"):
         import numpy as np
 
-        return bool(a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        if a.shape != b.shape:
+            return False
+        if a.dtype.kind in "fc":
+            return bool(np.allclose(a, b, rtol=FLOAT_REL_TOL, atol=FLOAT_ABS_TOL, equal_nan=True))
+        return bool(np.array_equal(a, b))
     try:
         return bool(a == b)
     except Exception:  # noqa: BLE001 - objects whose == fails: compare their pickles

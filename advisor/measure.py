@@ -85,7 +85,7 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
                             "result_bytes": probes.pickled_sizes(results)}, timeout) or {
         "arg_bytes": 0, "result_bytes": 0}
     sizes["peak_alloc_bytes"] = int(peak)
-    return Facts(cpu_ratio, gil, overheads), sizes
+    return Facts(cpu_ratio, gil, overheads, probes.multithreaded_blas(), int(sizes["arg_bytes"])), sizes
 
 
 def probe_timeout(options: SweepOptions) -> float:
@@ -243,7 +243,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
         gil_probe=facts.gil, arg_bytes=sizes["arg_bytes"], result_bytes=sizes["result_bytes"],
         peak_alloc_bytes=sizes["peak_alloc_bytes"],
         working_set_bytes=sizes["arg_bytes"] + max(sizes["peak_alloc_bytes"], sizes["result_bytes"]),
-        overheads=facts.overheads, trials=trials, warnings=warnings,
+        overheads=facts.overheads, trials=trials, warnings=warnings, blas=facts.blas,
         exclusions=exclusions_for(sweep, recorder, name, problem),
         errors=max(recorder.errors_total, sum(1 for c in recorder.calls if c.error)), sweep_seconds=time.monotonic() - started,
         dask={"scheduler": options.dask, "runs": sweep.dask_runs} if options.dask else {})

@@ -143,6 +143,7 @@ class Trial(_JsonMixin):
     repeats: list[float] = field(default_factory=list)
     spread: float = 0.0  # median absolute deviation of ``repeats``, in seconds
     results_match: Optional[bool] = None
+    blas_threads: Optional[int] = None  # native BLAS pools limited to this many threads; None: as found
 
     @property
     def label(self) -> str:
@@ -153,6 +154,8 @@ class Trial(_JsonMixin):
             parts.append(f"chunk {self.chunksize}")
         if self.start_method and self.start_method != "fork":
             parts.append(f"({self.start_method})")
+        if self.blas_threads:
+            parts.append(f"BLAS {self.blas_threads} thread{'s' if self.blas_threads > 1 else ''}")
         return " ".join(parts)
 
 
@@ -165,6 +168,7 @@ class Recommendation(_JsonMixin):
     expected_speedup: float
     reason: str
     runner_up: Optional[str] = None
+    blas_threads: Optional[int] = None  # limit BLAS to this many threads per worker (threadpoolctl)
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,8 @@ class Measurement(_JsonMixin):
     errors: int = 0  # recorded calls that raised
     late: bool = False  # True when the sweep ran after the script's loop had ended
     measured_from: str = "last call"  # or "loop start" (see DataProfile)
+    # The multithreaded BLAS the script had loaded: {"internal_api", "num_threads"}; {} if none.
+    blas: dict[str, Any] = field(default_factory=dict)
     sweep_seconds: float = 0.0
     # With --dask: {"scheduler": "local" or an address, "runs": per Dask trial its
     # workers, chunksize, median seconds and phase times (startup_s, map_s)}.

@@ -181,6 +181,7 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         "is_coroutine": located.function.is_coroutine, "expected_calls": calls,
         "budget_s": budget, "timeout_s": timeout, "usable_cpus": machine.usable_cpus,
         "executors": [e for e in options.executors if e != "serial"], "start_method": "fork",
+        "l2_bytes": machine.caches.l2_bytes,
         "folders": sorted({os.getcwd(), str(path.parent)}), "progress": str(progress_file),
         "main_guard": main_guard, "dask": options.dask if dask_workers else None, "dask_workers": dask_workers,
         "sample_every": 1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
@@ -297,19 +298,37 @@ def advice_warnings(machine: Machine, m: Measurement, rec: Recommendation, cls: 
         out.append(Warning("missing-main-guard", (
             "The script has no `if __name__ == \"__main__\":` guard; with the spawn or forkserver start "
             "methods (the default from Python 3.14) worker processes would re-run the whole script.")))
-    blas = [p for p in machine.thread_pools if p.get("user_api") == "blas" and (p.get("num_threads") or 1) > 1]
-    native = (cls.evidence.get("native_share") or 0) >= 0.5
-    if blas and native and rec.executor in ("threads", "processes") and rec.workers > 1:
-        threads = int(blas[0].get("num_threads") or 1)
-        out.append(Warning("blas-oversubscription", (
-            f"{blas[0].get('internal_api')} runs {threads} threads per call; with {rec.workers} workers that is "
-            f"{threads * rec.workers} threads on {machine.usable_cpus} CPUs. Consider limiting BLAS threads "
-            "(threadpoolctl.threadpool_limits(1)) inside the workers.")))
+    blas_warning = blas_oversubscription(m, rec, machine.usable_cpus)
+    if blas_warning is not None:
+        out.append(blas_warning)
     if m.late:
         out.append(Warning("unstable-measurements", (
             "The target was called fewer times than in the previous run, so the sweep ran after the "
             "script's loop had ended; resources the script tears down may have been gone.")))
     return out
+
+
+def blas_oversubscription(m: Measurement, rec: Recommendation, cpus: int) -> Optional[Warning]:
+    """Several workers over a multithreaded BLAS: say what limiting it measured, and what the code does."""
+    threads = int(m.blas.get("num_threads") or 1)
+    if threads <= 1 or rec.executor not in ("threads", "processes", "joblib") or rec.workers <= 1:
+        return None
+    name = m.blas.get("internal_api", "BLAS")
+    text = (f"{name} runs {threads} threads per call; {rec.workers} workers calling it at once run up to "
+            f"{threads * rec.workers} threads on {cpus} CPUs.")
+    limited = [t for t in m.trials if t.blas_threads and t.ok and t.seconds and t.executor == rec.executor]
+    plain = {(t.executor, t.workers, t.chunksize): t for t in m.trials if not t.blas_threads and t.ok and t.seconds}
+    for trial in limited:
+        twin = plain.get((trial.executor, trial.workers, trial.chunksize))
+        if twin is not None:
+            text += (f" With BLAS limited to {trial.blas_threads} thread per worker, {twin.label} measured "
+                     f"{trial.seconds:.3g} s against {twin.seconds:.3g} s unlimited.")
+            break
+    if rec.blas_threads:
+        text += " The code below limits it (threadpoolctl.threadpool_limits)."
+    else:
+        text += " Limiting it did not measure faster here, so the code leaves it alone."
+    return Warning("blas-oversubscription", text)
 
 
 def choose_executors(names: Optional[list[str]], dask: Optional[str]) -> tuple[str, ...]:

@@ -323,6 +323,18 @@ def workload(**changes: Any) -> space.Workload:
 
 
 class TestSpace:
+    def test_chunks_of_large_items_stay_within_the_per_core_l2(self):
+        tiny = workload(items=10_000, per_call_s=1e-6, serial_s=0.01, item_bytes=64, l2_bytes=MIB)
+        big = dataclasses.replace(tiny, item_bytes=100 * KIB)  # ten of them fill a 1 MiB L2
+        assert max(space.chunk_candidates(tiny, 4)) > 10
+        assert max(space.chunk_candidates(big, 4)) <= 10
+        huge = dataclasses.replace(tiny, item_bytes=4 * MIB)  # one item alone overflows L2: no cap
+        assert space.l2_chunk_cap(huge) == huge.items
+        best = space.Config("processes", 4, 8)
+        assert all(c.chunksize <= 10 for c in space.refine(best, set(), big) if c.chunksize)
+        unknown = dataclasses.replace(big, l2_bytes=0)
+        assert space.l2_chunk_cap(unknown) == unknown.items
+
     def test_worker_levels(self):
         assert space.worker_levels(1) == []
         assert space.worker_levels(2) == [2]

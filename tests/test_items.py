@@ -103,3 +103,15 @@ def test_only_many_short_calls_are_sampled():
     assert sample_every(10_000, 10.0, 40.0) == 1  # 1 ms each: recording costs little next to them
     step = sample_every(1_800_000, 1.5, 6.0)  # 0.8 us each
     assert step > 1 and 1_800_000 // step >= 1000
+
+
+def test_floats_equal_up_to_summation_order_are_the_same_result():
+    import numpy as np
+
+    from advisor.equality import count_differences, same
+
+    assert same(0.1 + 0.2 + 0.3, 0.3 + 0.2 + 0.1)  # differ in the last bit
+    assert not same(1.0, 1.0 + 1e-6)
+    a = np.linspace(0, 1, 1000)
+    assert same(a, a[::-1][::-1] * (1 + 1e-13)) and not same(a, a + 1e-6)
+    assert count_differences([0.1 + 0.2 + 0.3], [0.3 + 0.2 + 0.1]) == 0

@@ -30,9 +30,10 @@ def _tie_margin(a: Trial, b: Trial) -> float:
     return max(TIE_FRACTION * a.seconds, a.spread, b.spread)
 
 
-def _simplicity(trial: Trial) -> tuple[int, int, int, int]:
+def _simplicity(trial: Trial) -> tuple[int, int, int, int, int]:
     method = START_METHOD_SIMPLICITY.get(trial.start_method or "fork", 3)
-    return SIMPLICITY.get(trial.executor, 9), trial.workers, method, trial.chunksize or 1
+    limited = 1 if trial.blas_threads else 0  # limiting BLAS is one more thing in the code
+    return SIMPLICITY.get(trial.executor, 9), trial.workers, method, limited, trial.chunksize or 1
 
 
 def pick_best(trials: list[Trial], exclusions: dict[str, str]) -> tuple[Optional[Trial], list[Trial]]:
@@ -74,7 +75,7 @@ def recommend(trials: list[Trial], classification: Classification,
               + note)
     runner_up = best_parallel.label if best_parallel is not choice else None
     return Recommendation(choice.executor, choice.workers, choice.chunksize, choice.start_method,
-                          round(speedup, 3), reason, runner_up)
+                          round(speedup, 3), reason, runner_up, choice.blas_threads)
 
 
 def _speedup(serial: Trial, trial: Trial) -> float:

@@ -305,3 +305,20 @@ def preload(executors: list[str]) -> None:
                 importlib.import_module(name)
             except ImportError:  # the trial itself will report the missing package
                 pass
+
+
+@contextmanager
+def blas_limit(threads: Optional[int]) -> Iterator[None]:
+    """Limit native BLAS thread pools to ``threads`` while mapping (no limit for None).
+
+    Set before a fork pool starts, the limit is inherited by its workers: each worker then
+    runs its BLAS calls on that many threads instead of one per core, so workers x BLAS
+    threads no longer oversubscribe the CPUs.
+    """
+    if not threads:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads, user_api="blas"):
+        yield

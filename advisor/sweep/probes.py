@@ -145,3 +145,15 @@ def folder_listing(folders: Sequence[str]) -> dict[str, tuple[int, int]]:
 
 def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list[str]:
     return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+
+
+def multithreaded_blas() -> dict[str, Any]:
+    """The first BLAS the script has loaded that runs more than one thread, or {}."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {}
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas" and (pool.get("num_threads") or 1) > 1:
+            return {"internal_api": str(pool.get("internal_api")), "num_threads": int(pool["num_threads"])}
+    return {}

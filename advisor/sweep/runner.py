@@ -62,6 +62,10 @@ class SweepOptions:
     # Workers the Dask trials use: the usable CPUs for a local cluster, the existing
     # cluster's threads for a scheduler address.
     dask_workers: int = 0
+    # Time the best thread and process configurations again with BLAS on one thread, when
+    # the script has a multithreaded BLAS loaded (see Sweep.blas_variants).
+    blas_variants: bool = True
+    l2_bytes: int = 0  # per-core L2, to cap chunk sizes for large items (0: unknown)
 
 
 @dataclass
@@ -178,8 +182,9 @@ class Sweep:
                 before_globals = state.globals_digest(subject.module.__dict__)
                 before_files = probes.folder_listing(options.folders)
                 before_items = _pickled_or_none(subject.items)
-            seconds, results = backends.timed(
-                lambda: run(fn, subject.items, config.workers, config.chunksize, config.start_method))
+            with backends.blas_limit(config.blas_threads):
+                seconds, results = backends.timed(
+                    lambda: run(fn, subject.items, config.workers, config.chunksize, config.start_method))
             out: dict[str, Any] = {"seconds": seconds, "results": results if first else None,
                                    "phases": dict(backends.DASK_PHASES)}
             if inspect_state:
@@ -213,7 +218,7 @@ class Sweep:
         if config.executor == "dask":
             self._note_dask_run(config, seconds, phases)
         return Trial(config.executor, config.workers, config.chunksize, config.start_method,
-                     median, None, True, None, seconds, mad(seconds), results_match)
+                     median, None, True, None, seconds, mad(seconds), results_match, config.blas_threads)
 
     def _note_dask_run(self, config: space.Config, seconds: list[float], phases: list[dict[str, float]]) -> None:
         run: dict[str, Any] = {"workers": config.workers, "chunksize": config.chunksize,
@@ -231,7 +236,7 @@ class Sweep:
     def _failed(self, config: space.Config, outcome: Outcome, seconds: list[float]) -> Trial:
         error = (outcome.error or "failed").splitlines()[0]
         return Trial(config.executor, config.workers, config.chunksize, config.start_method,
-                     None, None, False, error, seconds)
+                     None, None, False, error, seconds, blas_threads=config.blas_threads)
 
     def _check(self, config: space.Config, value: dict[str, Any]) -> Optional[bool]:
         results = value["results"]
@@ -286,6 +291,11 @@ class Sweep:
                 trial = self.measure(config, estimate, 1)
                 self.trials.append(trial)
                 on_trial(trial)
+        for config, estimate in self.blas_variants(facts):
+            if estimate * PREDICTION_MARGIN <= self.clock.left():
+                trial = self.measure(config, estimate, 1)
+                self.trials.append(trial)
+                on_trial(trial)
         self.confirm()
         return self.trials
 
@@ -306,7 +316,7 @@ class Sweep:
             return
         for index in (serial, leader):
             t = self.trials[index]
-            config = space.Config(t.executor, t.workers, t.chunksize, t.start_method)
+            config = space.Config(t.executor, t.workers, t.chunksize, t.start_method, t.blas_threads)
             outcome = run_isolated(self._body(config, False, False), self.options.trial_timeout_s)
             if outcome.ok:
                 repeats = [*t.repeats, outcome.value["seconds"]]
@@ -326,9 +336,28 @@ class Sweep:
         if not done:
             return []
         best = min(done, key=lambda t: t.seconds or 0.0)
-        measured = {space.Config(t.executor, t.workers, t.chunksize, t.start_method) for t in self.trials}
+        measured = {space.Config(t.executor, t.workers, t.chunksize, t.start_method, t.blas_threads)
+                    for t in self.trials}
         return space.refine(space.Config(best.executor, best.workers, best.chunksize, best.start_method),
                             measured, load)
+
+    def blas_variants(self, facts: "Facts") -> list[tuple[space.Config, float]]:
+        """The fastest thread and fork-process configurations again, with BLAS on one thread.
+
+        Several workers that each call a BLAS running one thread per core oversubscribe the
+        CPUs; whether limiting BLAS helps depends on the calls, so it is measured.
+        """
+        if not self.options.blas_variants or (facts.blas.get("num_threads") or 1) <= 1:
+            return []
+        out = []
+        for executor in ("threads", "processes"):
+            done = [t for t in self.trials if t.executor == executor and t.ok and t.seconds and t.workers > 1
+                    and t.results_match is not False and (t.start_method or "fork") == "fork"]
+            if done:
+                best = min(done, key=lambda t: t.seconds or 0.0)
+                config = space.Config(best.executor, best.workers, best.chunksize, best.start_method, 1)
+                out.append((config, best.seconds or 0.0))
+        return out
 
     def other_start_methods(self) -> list[space.Config]:
         """The fastest process configuration again, under the other start methods."""
@@ -361,6 +390,8 @@ class Facts:
     cpu_ratio: float
     gil: Optional[dict[str, float]]
     overheads: dict[str, float]
+    blas: dict[str, Any] = field(default_factory=dict)  # see probes.multithreaded_blas
+    item_bytes: int = 0  # median pickled size of one item's arguments
 
     def workload(self, subject: Subject, serial_s: float, options: SweepOptions) -> space.Workload:
         n = len(subject.items)
@@ -374,4 +405,4 @@ class Facts:
             process_task_s=self.overheads.get("process_task_s", 1e-4),
             thread_task_s=self.overheads.get("thread_task_s", 2e-5),
             dask_workers=options.dask_workers if options.dask else 0,
-            walls=scaled_walls(subject.walls, serial_s))
+            walls=scaled_walls(subject.walls, serial_s), item_bytes=self.item_bytes, l2_bytes=options.l2_bytes)
