@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -94,16 +94,18 @@ class Config:
     workers: int = 1
     chunksize: Optional[int] = None
     start_method: Optional[str] = None
+    blas_threads: Optional[int] = None  # native BLAS limited to this many threads (threadpoolctl)
 
     def label(self) -> str:
+        blas = f" BLAS{self.blas_threads}" if self.blas_threads else ""
         if self.executor == "serial":
             return "serial"
         if self.executor == "processes":
             method = "" if self.start_method in (None, "fork") else f" {self.start_method}"
-            return f"processes {self.workers}w c{self.chunksize or 1}{method}"
+            return f"processes {self.workers}w c{self.chunksize or 1}{method}{blas}"
         if self.executor in ("threads", "joblib") and self.chunksize and self.chunksize > 1:
-            return f"{self.executor} {self.workers}w c{self.chunksize}"
-        return f"{self.executor} {self.workers}w"
+            return f"{self.executor} {self.workers}w c{self.chunksize}{blas}"
+        return f"{self.executor} {self.workers}w{blas}"
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
@@ -121,7 +123,16 @@ class _ChunkCall:
 
 
 def run_config(config: Config, fn: Callable[[Any], Any], items: list[Any], is_coroutine: bool) -> Any:
-    """Map ``fn`` over ``items`` the way CONTRACT.md says a user would, pool start-up included."""
+    """Map ``fn`` over ``items`` the way CONTRACT.md says a user would, pool start-up included
+    (with BLAS limited as the emitted code limits it, when the configuration says so)."""
+    if config.blas_threads:
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(limits=config.blas_threads, user_api="blas"):
+            return _run_config(config, fn, items, is_coroutine)
+    return _run_config(config, fn, items, is_coroutine)
+
+
+def _run_config(config: Config, fn: Callable[[Any], Any], items: list[Any], is_coroutine: bool) -> Any:
     ex, w, c = config.executor, config.workers, config.chunksize
     if is_coroutine:
         return asyncio.run(_run_async(ex, fn, items, w))
@@ -191,7 +202,7 @@ if HAVE_JOBLIB:
 ASYNC_DEFAULTS = {"gather() unbounded": _default_gather}
 
 
-def grid(n: int, cpus: int, waiting: bool, is_coroutine: bool, quick: bool) -> list[Config]:
+def grid(n: int, cpus: int, waiting: bool, is_coroutine: bool, quick: bool, blas: bool = False) -> list[Config]:
     """Every configuration to time, serial first (it sets the timeout and the first 'best')."""
     configs = [Config("serial")]
     if is_coroutine:
@@ -211,7 +222,17 @@ def grid(n: int, cpus: int, waiting: bool, is_coroutine: bool, quick: bool) -> l
         fixed = () if quick else FIXED_CHUNKS
         chunks = {c for c in (*fixed, 1, math.ceil(n / (4 * w)), most) if c <= most}
         configs += [Config("processes", w, c, "fork") for c in sorted(chunks)]
+    if blas:  # a multithreaded BLAS is loaded: every parallel configuration again with it on one thread
+        configs += [replace(c, blas_threads=1) for c in configs if c.executor != "serial"]
     return configs
+
+
+def multithreaded_blas_loaded() -> bool:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return False
+    return any(p.get("user_api") == "blas" and (p.get("num_threads") or 1) > 1 for p in threadpool_info())
 
 
 # ---------------------------------------------------------------- timing in a child
@@ -487,6 +508,10 @@ def _numpy_arrays(m, scale):
     return Prepared("signal_energy", [noise * (1.0 + 0.05 * i) for i in range(24 * scale)], keep=noise)
 
 
+def _blas_calls(m, scale):
+    return Prepared("fit_segment", list(range(40 * scale)))
+
+
 def _subprocess_calls(m, scale):
     return Prepared("count_words", [m.make_document(i) for i in range(20 * scale)])
 
@@ -522,7 +547,7 @@ def _http_fetch(m, scale):
 
 
 SAMPLE_ADAPTERS: dict[str, Callable[[Any, int], Prepared]] = {
-    "async_fetch": _async_fetch, "cpu_bound": _cpu_bound, "global_state": _global_state,
+    "async_fetch": _async_fetch, "blas_calls": _blas_calls, "cpu_bound": _cpu_bound, "global_state": _global_state,
     "hashing": _hashing, "http_fetch": _http_fetch, "numpy_arrays": _numpy_arrays,
     "subprocess_calls": _subprocess_calls, "tiny_calls": _tiny_calls, "uneven_tasks": _uneven_tasks,
 }
@@ -552,7 +577,8 @@ class Advice:
         if not self.report:
             return None
         rec = self.report["recommendation"]
-        return Config(rec["executor"], rec["workers"], rec.get("chunksize"), rec.get("start_method"))
+        return Config(rec["executor"], rec["workers"], rec.get("chunksize"), rec.get("start_method"),
+                      rec.get("blas_threads"))
 
 
 def advise(path: Path, scale: int) -> Advice:
@@ -587,8 +613,18 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+# Workloads the bench cannot rebuild outside their script, and why (checked before profiling).
+UNBENCHABLE = {
+    "closure_scoring": "its target is a closure made inside main(), which nothing outside the script can call",
+}
+
+
 def bench_workload(workload: Workload, cpus: int, repeats: int, quick: bool, scale: int) -> dict:
     row: dict[str, Any] = {"workload": workload.name, "path": str(workload.path.relative_to(ROOT))}
+    if workload.path.stem in UNBENCHABLE:
+        row["skipped"] = UNBENCHABLE[workload.path.stem]
+        log(f"== {workload.name}: skipped: {row['skipped']}")
+        return row
     log(f"== {workload.name}: paradvise profile ...")
     advice = advise(workload.path, scale)
     row["advice"] = asdict(advice)
@@ -636,7 +672,8 @@ def _time_everything(module: Any, prepared: Prepared, advice: Advice, cpus: int,
     timeout_s = max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * first.seconds)
     cpu_share = first.cpu_seconds / max(first.seconds, 1e-9)
     waiting = cpu_share < WAITING_CPU_SHARE
-    configs = grid(len(items), cpus, waiting, is_coroutine, quick)
+    blas = multithreaded_blas_loaded()
+    configs = grid(len(items), cpus, waiting, is_coroutine, quick, blas)
     log(f"   {len(items)} items, serial {first.seconds:.3f} s, CPU share {cpu_share:.2f}, "
         f"{len(configs)} grid points")
 
@@ -681,8 +718,8 @@ def _same_key(c: Config) -> tuple:
     if c.executor == "serial":
         return ("serial",)
     if c.executor == "processes":
-        return ("processes", c.workers, c.chunksize or 1, c.start_method or "fork")
-    return (c.executor, c.workers, c.chunksize or 1)
+        return ("processes", c.workers, c.chunksize or 1, c.start_method or "fork", c.blas_threads)
+    return (c.executor, c.workers, c.chunksize or 1, c.blas_threads)
 
 
 def _pool_with_grid(rec: Config, timed: Measured, grid_results: list[Measured]) -> None:
@@ -823,7 +860,7 @@ def details(rows: list[dict]) -> list[str]:
 
 
 def _trial_label(t: dict) -> str:
-    return Config(t["executor"], t["workers"], t.get("chunksize"), t.get("start_method")).label()
+    return Config(t["executor"], t["workers"], t.get("chunksize"), t.get("start_method"), t.get("blas_threads")).label()
 
 
 def write_results(rows: list[dict], summary: list[str], lines: list[str], facts: dict,
