@@ -9,7 +9,7 @@ import ast
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -119,7 +119,10 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
                                progress, dask_workers)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return build_report(machine, path, located, measurement, guard, loop_s, dask_target_s=options.target_seconds)
+    report = build_report(machine, path, located, measurement, guard, loop_s, dask_target_s=options.target_seconds)
+    # What the sweep was allowed, next to what it took (timings.sweep_s): the budget is a
+    # ceiling that one trial in progress may overrun by at most its timeout.
+    return replace(report, timings={**report.timings, "budget_s": budget, "trial_timeout_s": timeout})
 
 
 def dask_cluster_workers(address: Optional[str], usable_cpus: int) -> int:
