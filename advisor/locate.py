@@ -153,13 +153,14 @@ def count_under_scalene(script: Path, argv: list[str], functions: dict[str, Func
     One run instead of two saves a whole run of the script and an interpreter start. Scalene
     profiles only the script's own file, so the counting wrappers do not show in its rows;
     they and scalene slow the run by ~15%, which the loop time used for budgets includes.
+    The script's own child interpreters run without scalene (see ``host.outside_scalene``).
     None when scalene itself failed, so the caller can count without it.
     """
     launcher, spec_path = workdir / "run_host.py", workdir / "count-spec.json"
     result_path, out = workdir / "count-result.json", workdir / "scalene.json"
     launcher.write_text(HOST_LAUNCHER, encoding="utf-8")
     spec = {"mode": "count", "script": str(script), "argv": argv, "functions": sorted(functions),
-            "out": str(result_path)}
+            "out": str(result_path), "python": sys.executable}
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     command = [sys.executable, "-m", "scalene", "run", "-o", str(out), "--cpu-only",
                "--profile-only", str(script), "--program-path", str(script.parent),

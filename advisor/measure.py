@@ -210,6 +210,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     clock = Clock(options.budget_s)  # the probes count against the budget too
     subject, recorded_items = build_subject(recorder, module, name, is_coroutine, options.budget_s)
     total_items = max(recorded_items, recorder.seen)  # recorder.seen counts calls not recorded in full
+    subject.total_items = total_items
     problem = unpicklable_target(subject, options, cloudpickle_fallback)
     if problem is not None:
         options = without_pickling(options, problem)
@@ -226,7 +227,9 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
             on_event({"exclusions": exclusions_for(sweep, recorder, name, problem),
                       "warnings": [w.to_json() for w in state_warnings(sweep, recorder, name, problem)]})
 
-    trials = with_speedups(sweep.run(facts, trial_done))
+    sweep.run(facts, trial_done)
+    sweep.project(ruled_out=exclusions_for(sweep, recorder, name, problem))
+    trials = with_speedups(sweep.trials)
     warnings = state_warnings(sweep, recorder, name, problem) + sweep.warnings + stability_warnings(trials)
     warnings += result_warnings(trials, sweep)
     thread_wall = sum(c.wall for c in recorder.calls) or 1e-9

@@ -144,6 +144,11 @@ class Trial(_JsonMixin):
     spread: float = 0.0  # median absolute deviation of ``repeats``, in seconds
     results_match: Optional[bool] = None
     blas_threads: Optional[int] = None  # native BLAS pools limited to this many threads; None: as found
+    # When trials ran on a subset of the items: the part of ``seconds`` that does not grow
+    # with the items (pool start-up, the first hand-over, the last stragglers), measured
+    # from a second size, and the time projected from both for all the items.
+    fixed_seconds: Optional[float] = None
+    projected_seconds: Optional[float] = None
 
     @property
     def label(self) -> str:

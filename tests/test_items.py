@@ -61,7 +61,7 @@ def test_call_counter_counts_outermost_calls_only():
 
 def test_sampling_recorder_records_every_nth_call_and_always_the_last():
     finished = []
-    recorder = Recorder(expected_calls=10, sample_every=4, on_complete=finished.append)
+    recorder = Recorder(expected_calls=10, sample_every=4, sample_run=1, on_complete=finished.append)
     wrapped = recorder.wrap(lambda x: x * 2)
     assert [wrapped(i) for i in range(10)] == [i * 2 for i in range(10)]
     assert [c.args[0] for c in recorder.calls] == [0, 4, 8, 9]  # the last call runs the sweep
@@ -70,7 +70,7 @@ def test_sampling_recorder_records_every_nth_call_and_always_the_last():
 
 
 def test_sampling_recorder_counts_errors_of_calls_it_did_not_record():
-    recorder = Recorder(sample_every=3)
+    recorder = Recorder(sample_every=3, sample_run=1)
 
     def check(x):
         if x % 2:
@@ -85,6 +85,14 @@ def test_sampling_recorder_counts_errors_of_calls_it_did_not_record():
             pass
     assert recorder.seen == 6 and recorder.errors_total == 3
     assert [c.args[0] for c in recorder.calls] == [0, 3]
+
+
+def test_sampling_recorder_records_runs_of_neighbouring_calls():
+    recorder = Recorder(expected_calls=40, sample_every=3, sample_run=4)
+    wrapped = recorder.wrap(lambda x: x)
+    for i in range(40):
+        wrapped(i)
+    assert [c.args[0] for c in recorder.calls] == [0, 1, 2, 3, 12, 13, 14, 15, 24, 25, 26, 27, 36, 37, 38, 39]
 
 
 def test_count_differences_fast_path_and_careful_path_agree():

@@ -50,8 +50,34 @@ def pick_best(trials: list[Trial], exclusions: dict[str, str]) -> tuple[Optional
     return min(tied, key=_simplicity), tied
 
 
+def for_whole_loop(trials: list[Trial]) -> tuple[list[Trial], bool]:
+    """The trials to compare, with times for the whole loop where the sweep projected them.
+
+    When trials ran on a subset of the items, serial and the finalists carry a projection
+    to all of them (runner.Sweep.project); only those are compared, as whole-loop times,
+    so a pool's start-up counts once, as it would in the user's program.
+    """
+    projected = [t for t in trials if t.projected_seconds is not None and t.ok and t.seconds]
+    if not any(t.executor == "serial" for t in projected) or len(projected) < 2:
+        return trials, False
+    scale = [(t.projected_seconds or 0.0) / (t.seconds or 1.0) for t in projected]
+    return [replace(t, seconds=t.projected_seconds, spread=t.spread * k, repeats=[r * k for r in t.repeats])
+            for t, k in zip(projected, scale)], True
+
+
 def recommend(trials: list[Trial], classification: Classification,
               exclusions: dict[str, str], per_call_s: float) -> Recommendation:
+    trials, projected = for_whole_loop(trials)
+    rec = _recommend(trials, classification, exclusions, per_call_s)
+    if projected:
+        rec = replace(rec, reason=rec.reason + (
+            " Trials ran on a subset of the items; these times are projected to all of them, with each "
+            "pool's fixed cost (start-up, first hand-over, last chunk) measured at a second size."))
+    return rec
+
+
+def _recommend(trials: list[Trial], classification: Classification,
+               exclusions: dict[str, str], per_call_s: float) -> Recommendation:
     serial = next((t for t in trials if t.executor == "serial" and t.ok and t.seconds), None)
     parallel = [t for t in trials if t.executor != "serial" and eligible(t, exclusions)]
     best_parallel = min(parallel, key=lambda t: t.seconds or 0.0) if parallel else None

@@ -133,12 +133,22 @@ def ranked_trials(report: Report) -> list[Trial]:
     return sorted(report.trials, key=lambda t: (not t.ok, t.seconds if t.seconds is not None else 0.0))
 
 
+def projection_note(trial: Trial) -> str:
+    """For a trial projected from the subset to the whole loop: what it projects to."""
+    if trial.projected_seconds is None:
+        return ""
+    fixed = f", {human_seconds(trial.fixed_seconds)} of it fixed" if trial.fixed_seconds else ""
+    return f"all items: {human_seconds(trial.projected_seconds)}{fixed}"
+
+
 def _result(trial: Trial, rec: Recommendation) -> str:
     if not trial.ok:
         return "error: " + " ".join((trial.error or "failed").split())
     if trial.results_match is False:
         return "ok, but results differ from serial"
-    return f"ok {CHOICE_NOTE}" if is_choice(trial, rec) else "ok"
+    text = f"ok {CHOICE_NOTE}" if is_choice(trial, rec) else "ok"
+    projection = projection_note(trial)
+    return f"{text} ({projection})" if projection else text
 
 
 def trial_cells(trial: Trial, rec: Recommendation) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..model import Machine, Recommendation, Report, Trial
 from ..units import human_bytes, human_seconds
+from .facts import projection_note
 
 
 def verdict_line(rec: Recommendation) -> str:
@@ -42,6 +43,8 @@ def trials_table(report: Report) -> Table:
             note = "results differ from serial"
         if _is_choice(t, report.recommendation):
             note = "◀ advice"
+        if t.ok and projection_note(t):
+            note = f"{note} ({projection_note(t)})".strip()
         style = "bold green" if note.startswith("◀") else ("red" if not t.ok else "")
         executor = t.executor if t.start_method in (None, "fork") else f"{t.executor} ({t.start_method})"
         table.add_row(executor, str(t.workers), str(t.chunksize or "-"),
