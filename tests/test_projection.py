@@ -33,7 +33,7 @@ def test_a_small_subset_of_long_calls_is_spread_one_by_one():
 def test_second_size_takes_away_whole_rounds_of_chunks():
     # 2 workers x chunk 32768: rounds of 65536. Two of the three rounds go.
     assert second_size(195_904, 2, 32_768) == 195_904 - 2 * 65_536
-    assert second_size(1000, 4, None) == 1000 - 187 * 4  # chunk 1: about a quarter is left
+    assert second_size(1000, 4, None) == 1000 - 218 * 4  # chunk 1: about an eighth is left
     assert second_size(1000, 2, 600) == 0  # not one whole round to take away
 
 

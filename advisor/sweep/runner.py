@@ -47,13 +47,19 @@ PREDICTION_MARGIN = 1.5
 # (start-up, the first hand-over, waiting for the last chunk) do not grow with the items,
 # so scaling a subset's time in proportion overstates them: on a 100,000-item subset of
 # 1,800,000 sub-microsecond calls a process pool measured 0.78x serial, on all of them 1.18x.
-# The finalists run again on about a quarter of the subset (see second_size); the two
-# sizes give each its fixed cost.
-PROJECTION_FRACTION = 0.25
+# The finalists run again on about an eighth of the subset (see second_size); the two
+# sizes give each its fixed cost. That cost is most of a short run's time and its noise
+# (pool start-up jitter) is multiplied by total / subset in the projection, so the short
+# run is cheap and repeated: twice per round.
+PROJECTION_FRACTION = 0.125
+SHORT_RUNS_PER_ROUND = 2
 PROJECTION_FINALISTS = 2  # the fastest parallel executors, one configuration each
 PROJECTION_FROM_RATIO = 1.5  # whole loop / subset; below it, proportion is close enough
-PROJECTION_RESERVE = 0.1  # share of the budget the coarse pass leaves for the projections
-PROJECTION_MIN_ITEMS = 64  # fewer: a quarter of them is too few to tell fixed costs apart
+# Share of the budget the coarse pass leaves for the projections: a projection multiplies
+# the noise of its timings by total / subset, so repeated rounds are worth more than
+# one more configuration.
+PROJECTION_RESERVE = 0.3
+PROJECTION_MIN_ITEMS = 128  # fewer: an eighth of them is too few to tell fixed costs apart
 
 
 @dataclass(frozen=True)
@@ -156,9 +162,9 @@ def subset_indices(n: int, serial_s: float, budget_s: float, waiting: bool = Fal
 def second_size(n: int, workers: int, chunksize: Optional[int]) -> int:
     """How many items to time a configuration on again, to tell its fixed cost from the rest.
 
-    ``n`` less whole rounds of chunks (one chunk per worker), about three quarters of it.
+    ``n`` less whole rounds of chunks (one chunk per worker), about seven eighths of it.
     The last, partial round then looks the same at both sizes, so the difference is steady
-    work alone; with a chunk of a third of the items, a plain quarter would hand one worker
+    work alone; with a chunk of a third of the items, a plain eighth would hand one worker
     a whole chunk and the other a part, and its waiting would pass for fixed cost.
     0 when there is not one whole round to take away.
     """
@@ -371,8 +377,9 @@ class Sweep:
                 trial = self.measure(config, estimate, 1)
                 self.trials.append(trial)
                 on_trial(trial)
-        self.confirm()
         self.reserve_s = 0.0  # what is left is the projections' (measure.py calls project next)
+        if not self.projecting():  # projecting re-times serial and the finalists side by side itself
+            self.confirm()
         return self.trials
 
     def confirm(self) -> None:
@@ -406,10 +413,13 @@ class Sweep:
     def project(self, ruled_out: Iterable[str] = ()) -> None:
         """Project serial and the fastest parallel configurations from the subset to the whole loop.
 
-        Each finalist runs again on about a quarter of the subset; the line through the two sizes
-        gives its fixed cost, which is paid once however many items there are. Serial has
-        none: its time grows with the items. Those not measured at the second size keep no
-        projection, and the recommendation compares only projected times.
+        Each finalist runs again on about an eighth of the subset; the line through the two
+        sizes gives its fixed cost, which is paid once however many items there are. Serial
+        has none: its time grows with the items. The rounds interleave serial, each finalist
+        on the subset and each on the smaller list, so a drift in the machine's load
+        between the coarse pass and now falls on all of them alike. Those not measured at
+        the second size keep no projection, and the recommendation compares only projected
+        times.
         """
         if not self.projecting():
             return
@@ -419,36 +429,62 @@ class Sweep:
         serial = next((i for i in done if self.trials[i].executor == "serial"), None)
         if serial is None:
             return
-        t = self.trials[serial]
-        self.trials[serial] = replace(t, fixed_seconds=0.0,
-                                      projected_seconds=projected_seconds(t.seconds or 0.0, 0.0, n, total))
+        excluded = set(ruled_out)
         fastest: dict[str, int] = {}
         for i in done:
             fastest.setdefault(self.trials[i].executor, i)
-        finalists = [i for executor, i in fastest.items()
-                     if executor != "serial" and executor not in set(ruled_out)][:PROJECTION_FINALISTS]
-        for index in finalists:
+        finalists = []  # (trial index, its configuration, the smaller list of items)
+        for executor, index in fastest.items():
             t = self.trials[index]
             m = second_size(n, t.workers, t.chunksize)
-            if m < 1:
-                continue  # one round of chunks or less: nothing steady to scale
-            fewer = [self.subject.items[i] for i in spread_indices(n, m)]
-            # More than the share of items: the fixed part may be most of the time.
-            estimate = max(0.5, m / n) * (t.seconds or 0.0)
-            reps = repeats_for(estimate, self.clock.left(), len(finalists))
-            if estimate * reps * PREDICTION_MARGIN > self.clock.left():
-                continue
+            if executor == "serial" or executor in excluded or m < 1:
+                continue  # m < 1: one round of chunks or less, nothing steady to scale
             config = space.Config(t.executor, t.workers, t.chunksize, t.start_method, t.blas_threads)
-            times = []
-            for _ in range(reps):
-                outcome = run_isolated(self._body(config, False, False, fewer), self.options.trial_timeout_s)
-                if not outcome.ok:
-                    break
-                times.append(outcome.value["seconds"])
-            if times:
-                fixed = fixed_cost(len(fewer), statistics.median(times), n, t.seconds or 0.0)
-                self.trials[index] = replace(t, fixed_seconds=fixed,
-                                             projected_seconds=projected_seconds(t.seconds or 0.0, fixed, n, total))
+            finalists.append((index, config, [self.subject.items[i] for i in spread_indices(n, m)]))
+        finalists = finalists[:PROJECTION_FINALISTS]
+        # One round: serial, then each finalist on the subset and on the smaller list
+        # (which may take more than its share of items: the fixed part may be most of it).
+        round_s = (self.trials[serial].seconds or 0.0) + sum(
+            (self.trials[i].seconds or 0.0) * (1 + SHORT_RUNS_PER_ROUND * max(0.4, len(fewer) / n))
+            for i, _, fewer in finalists)
+        rounds = min(REPEATS, int(self.clock.left() / max(round_s * PREDICTION_MARGIN, 1e-9)))
+        if rounds == 0 and round_s < self.clock.left():
+            rounds = 1  # without the margin, one round fits: without it nothing can be projected
+        extra: dict[int, list[float]] = {serial: []}
+        smaller: dict[int, list[float]] = {i: [] for i, _, _ in finalists}
+        failed: set[int] = set()
+        serial_config = space.Config("serial", 1)
+        for _ in range(rounds if finalists else 0):
+            self._time_into(serial_config, None, extra[serial])
+            for index, config, fewer in finalists:
+                if index in failed:
+                    continue
+                ok = self._time_into(config, None, extra.setdefault(index, []))
+                for _ in range(SHORT_RUNS_PER_ROUND):
+                    ok = ok and self._time_into(config, fewer, smaller[index])
+                if not ok:
+                    failed.add(index)
+        for index, more in extra.items():
+            t = self.trials[index]
+            repeats = [*t.repeats, *more]
+            seconds = statistics.median(repeats)
+            fixed = 0.0
+            if index != serial:
+                if index in failed or not smaller[index]:
+                    self.trials[index] = replace(t, repeats=repeats, seconds=seconds, spread=mad(repeats))
+                    continue
+                fewer_n = len(next(f for i, _, f in finalists if i == index))
+                fixed = fixed_cost(fewer_n, statistics.median(smaller[index]), n, seconds)
+            self.trials[index] = replace(t, repeats=repeats, seconds=seconds, spread=mad(repeats),
+                                         fixed_seconds=fixed,
+                                         projected_seconds=projected_seconds(seconds, fixed, n, total))
+
+    def _time_into(self, config: space.Config, items: Optional[list[Any]], into: list[float]) -> bool:
+        """One timed run of ``config`` (on ``items``, or the subset); its time goes into ``into``."""
+        outcome = run_isolated(self._body(config, False, False, items), self.options.trial_timeout_s)
+        if outcome.ok:
+            into.append(outcome.value["seconds"])
+        return outcome.ok
 
     def best_seconds_of(self, executor: str) -> Optional[float]:
         times = [t.seconds for t in self.trials if t.executor == executor and t.ok and t.seconds]
