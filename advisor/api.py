@@ -31,7 +31,6 @@ pools for functions that change module state themselves).
 """
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import functools
 import inspect
@@ -40,7 +39,6 @@ import sqlite3
 import sys
 import threading
 import types
-import weakref
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -49,6 +47,7 @@ from typing import Any, Callable, Iterable, Optional, ParamSpec, Protocol, Seque
 from .capture import Call, Recorder
 from .errors import AdvisorError
 from .model import Report
+from .pools import RunnerSet, shutdown_pools  # noqa: F401 - shutdown_pools is public here
 
 MODE_ENV = "PARADVISE"
 EXECUTORS = ("serial", "threads", "processes")
@@ -192,7 +191,7 @@ class Advisor:
         self._last_size: Optional[str] = None
         self._function_fp: Optional[str] = None
         self._lock = threading.RLock()
-        self.runners = RunnerSet(fn)
+        self.runners = RunnerSet(fn, _warn_once)
         self.plan: Optional[Plan] = None
         self.attached = False
 
@@ -442,115 +441,3 @@ def _has_main_guard(path: Path) -> bool:
         return has_main_guard(ast.parse(path.read_text(encoding="utf-8")))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return True
-
-
-# -- warm pools ---------------------------------------------------------------------------
-class _Chunked:
-    """Call ``fn`` on each item of a chunk (threads hand over lists of ``chunksize`` items)."""
-
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        self.fn = fn
-
-    def __call__(self, chunk: list[Any]) -> list[Any]:
-        return [self.fn(x) for x in chunk]
-
-
-class RunnerSet:
-    """One warm pool per (executor, workers, start method) of one function; closed at exit."""
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-        self.pools: dict[tuple[str, int, Optional[str]], Any] = {}
-        self.pid = os.getpid()
-        self.by_reference: Optional[bool] = None
-        self._lock = threading.Lock()
-        _LIVE.add(self)
-
-    def run(self, plan: Plan, items: list[Any]) -> list[Any]:
-        if plan.executor == "serial" or not items or (plan.executor == "processes" and not self._picklable()):
-            return [self.fn(x) for x in items]
-        pool = self._pool(plan)
-        if plan.executor == "threads":
-            if plan.chunksize and plan.chunksize > 1:
-                chunks = [items[i:i + plan.chunksize] for i in range(0, len(items), plan.chunksize)]
-                return [r for part in pool.map(_Chunked(self.fn), chunks) for r in part]
-            return list(pool.map(self.fn, items))
-        return self._run_processes(pool, plan, items)
-
-    def _picklable(self) -> bool:
-        """Workers get the function by reference (module and name); a plan from the cache may
-        meet a function that is not reachable that way here (renamed, nested): run it serially."""
-        if self.by_reference is None:
-            import pickle
-
-            try:
-                self.by_reference = pickle.loads(pickle.dumps(self.fn)) is self.fn
-            except Exception:  # noqa: BLE001 - any failure means workers could not load it
-                self.by_reference = False
-            if not self.by_reference:
-                _warn_once(f"pickle:{self.fn.__qualname__}", (
-                    f"{self.fn.__qualname__} cannot be sent to worker processes by name; it runs serially."))
-        return self.by_reference
-
-    def _run_processes(self, pool: Any, plan: Plan, items: list[Any]) -> list[Any]:
-        from .sweep.backends import WorkerDied, _wait_watching_workers
-
-        pending = pool.map_async(self.fn, items, plan.chunksize)
-        try:
-            _wait_watching_workers(pool, pending)
-        except (WorkerDied, KeyboardInterrupt):
-            self._drop(plan)  # a pool that lost a worker or was interrupted is not reused
-            raise
-        return pending.get()  # type: ignore[no-any-return]
-
-    def _pool(self, plan: Plan) -> Any:
-        if os.getpid() != self.pid:  # forked since: the parent's pools are not ours
-            self.pools, self.pid = {}, os.getpid()
-        config = (plan.executor, plan.workers, plan.start_method)
-        with self._lock:
-            pool = self.pools.get(config)
-            if pool is None:
-                pool = self.pools[config] = _new_pool(plan, self.fn)
-        return pool
-
-    def _drop(self, plan: Plan) -> None:
-        pool = self.pools.pop((plan.executor, plan.workers, plan.start_method), None)
-        if pool is not None:
-            _close(pool)
-
-    def close(self) -> None:
-        if os.getpid() != self.pid:
-            return
-        pools, self.pools = self.pools, {}
-        for pool in pools.values():
-            _close(pool)
-
-
-def _new_pool(plan: Plan, fn: Callable[..., Any]) -> Any:
-    if plan.executor == "threads":
-        from concurrent.futures import ThreadPoolExecutor
-
-        return ThreadPoolExecutor(plan.workers, thread_name_prefix=f"paradvise-{fn.__name__}")
-    import multiprocessing
-
-    return multiprocessing.get_context(plan.start_method or "fork").Pool(plan.workers)
-
-
-def _close(pool: Any) -> None:
-    if hasattr(pool, "terminate"):  # multiprocessing: idle workers are simply stopped
-        pool.terminate()
-        pool.join()
-    else:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-_LIVE: "weakref.WeakSet[RunnerSet]" = weakref.WeakSet()
-
-
-def shutdown_pools() -> None:
-    """Close every warm pool this process started (also run at interpreter exit)."""
-    for runners in list(_LIVE):
-        runners.close()
-
-
-atexit.register(shutdown_pools)

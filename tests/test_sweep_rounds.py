@@ -1,0 +1,53 @@
+"""The sweep's closing rounds, on a real target in real forked trials: settling the
+contenders' repeats, and projecting subset times to the whole loop."""
+from __future__ import annotations
+
+import sys
+
+from advisor.model import Trial
+from advisor.sweep.runner import REPEATS, Subject, Sweep, SweepOptions
+
+
+def work(x):
+    return sum(range(300)) + x
+
+
+def sweep(items: int, total: int) -> Sweep:
+    subject = Subject(module=sys.modules[__name__], name="work", original=work, is_coroutine=False,
+                      style="single", items=list(range(items)), catch=False, total_items=total)
+    options = SweepOptions(budget_s=30.0, trial_timeout_s=10.0, executors=["threads"], usable_cpus=2)
+    return Sweep(subject, [], options)
+
+
+def timed(executor: str, workers: int, repeats: list[float]) -> Trial:
+    return Trial(executor, workers, None, None, sorted(repeats)[len(repeats) // 2], None, True,
+                 repeats=repeats, results_match=True)
+
+
+def test_contenders_get_their_full_repeats_and_the_rest_do_not():
+    s = sweep(200, 200)
+    s.trials = [timed("serial", 1, [0.010, 0.011]), timed("threads", 2, [0.0105]),
+                timed("threads", 8, [0.5])]  # far behind: not a contender
+    s.settle()
+    assert [len(t.repeats) for t in s.trials] == [REPEATS, REPEATS, 1]
+
+
+def test_serial_and_a_finalist_are_projected_to_the_whole_loop():
+    s = sweep(1000, 10_000)
+    assert s.projecting()
+    s.trials = [timed("serial", 1, [0.004, 0.004]), timed("threads", 2, [0.006, 0.006])]
+    s.project()
+    serial, threads = s.trials
+    assert len(serial.repeats) > 2 and len(threads.repeats) > 2  # re-timed in the rounds
+    assert serial.fixed_seconds == 0.0
+    assert serial.projected_seconds == serial.seconds * 10
+    assert threads.fixed_seconds is not None and 0.0 <= threads.fixed_seconds <= threads.seconds
+    assert threads.projected_seconds is not None
+    assert threads.projected_seconds <= threads.seconds * 10 + 1e-12  # fixed costs are paid once
+
+
+def test_no_projection_when_the_subset_is_the_loop():
+    s = sweep(1000, 1000)
+    s.trials = [timed("serial", 1, [0.004, 0.004]), timed("threads", 2, [0.006, 0.006])]
+    s.project()
+    assert all(t.projected_seconds is None for t in s.trials)
