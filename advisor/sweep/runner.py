@@ -205,6 +205,16 @@ def projected_seconds(items_s: float, fixed_s: float, items: int, total: int) ->
     return fixed_s + (items_s - fixed_s) * total / max(1, items)
 
 
+def with_more_runs(trial: Trial, more: list[float]) -> Trial:
+    """``trial`` with ``more`` timed runs added to its repeats, median and spread."""
+    repeats = [*trial.repeats, *more]
+    return replace(trial, repeats=repeats, seconds=statistics.median(repeats), spread=mad(repeats))
+
+
+def config_of(trial: Trial) -> space.Config:
+    return space.Config(trial.executor, trial.workers, trial.chunksize, trial.start_method, trial.blas_threads)
+
+
 def repeats_for(estimate_s: float, left_s: float, configs_left: int) -> int:
     reps = QUICK_REPEATS if estimate_s < QUICK_TRIAL_S else REPEATS
     while reps > 1 and estimate_s * reps * max(1, configs_left) > left_s:
@@ -408,15 +418,12 @@ class Sweep:
                             key=lambda i: self.trials[i].seconds or 0.0)
         for index in contenders:
             t = self.trials[index]
-            config = space.Config(t.executor, t.workers, t.chunksize, t.start_method, t.blas_threads)
             more: list[float] = []
             while len(t.repeats) + len(more) < REPEATS and (t.seconds or 0.0) * PREDICTION_MARGIN <= self.left():
-                if not self._time_into(config, None, more):
+                if not self._time_into(config_of(t), None, more):
                     break
             if more:
-                repeats = [*t.repeats, *more]
-                self.trials[index] = replace(t, repeats=repeats, seconds=statistics.median(repeats),
-                                             spread=mad(repeats))
+                self.trials[index] = with_more_runs(t, more)
 
     def confirm(self) -> None:
         """Time serial and the fastest configuration once more, back to back.
@@ -434,13 +441,9 @@ class Sweep:
         if cost * PREDICTION_MARGIN > self.left():
             return
         for index in (serial, leader):
-            t = self.trials[index]
-            config = space.Config(t.executor, t.workers, t.chunksize, t.start_method, t.blas_threads)
-            outcome = run_isolated(self._body(config, False, False), self.options.trial_timeout_s)
-            if outcome.ok:
-                repeats = [*t.repeats, outcome.value["seconds"]]
-                self.trials[index] = replace(t, repeats=repeats, seconds=statistics.median(repeats),
-                                             spread=mad(repeats))
+            more: list[float] = []
+            if self._time_into(config_of(self.trials[index]), None, more):
+                self.trials[index] = with_more_runs(self.trials[index], more)
 
     def projecting(self) -> bool:
         n = len(self.subject.items)
@@ -475,8 +478,7 @@ class Sweep:
             m = second_size(n, t.workers, t.chunksize)
             if executor == "serial" or executor in excluded or m < 1:
                 continue  # m < 1: one round of chunks or less, nothing steady to scale
-            config = space.Config(t.executor, t.workers, t.chunksize, t.start_method, t.blas_threads)
-            finalists.append((index, config, [self.subject.items[i] for i in spread_indices(n, m)]))
+            finalists.append((index, config_of(t), [self.subject.items[i] for i in spread_indices(n, m)]))
         finalists = finalists[:PROJECTION_FINALISTS]
         # One round: serial, then each finalist on the subset and on the smaller list
         # (which may take more than its share of items: the fixed part may be most of it).
@@ -500,19 +502,17 @@ class Sweep:
                     ok = ok and self._time_into(config, fewer, smaller[index])
                 if not ok:
                     failed.add(index)
+        fewer_count = {index: len(fewer) for index, _, fewer in finalists}
         for index, more in extra.items():
-            t = self.trials[index]
-            repeats = [*t.repeats, *more]
-            seconds = statistics.median(repeats)
+            t = with_more_runs(self.trials[index], more)
+            seconds = t.seconds or 0.0
             fixed = 0.0
             if index != serial:
                 if index in failed or not smaller[index]:
-                    self.trials[index] = replace(t, repeats=repeats, seconds=seconds, spread=mad(repeats))
+                    self.trials[index] = t  # no second size: no projection
                     continue
-                fewer_n = len(next(f for i, _, f in finalists if i == index))
-                fixed = fixed_cost(fewer_n, statistics.median(smaller[index]), n, seconds)
-            self.trials[index] = replace(t, repeats=repeats, seconds=seconds, spread=mad(repeats),
-                                         fixed_seconds=fixed,
+                fixed = fixed_cost(fewer_count[index], statistics.median(smaller[index]), n, seconds)
+            self.trials[index] = replace(t, fixed_seconds=fixed,
                                          projected_seconds=projected_seconds(seconds, fixed, n, total))
 
     def _time_into(self, config: space.Config, items: Optional[list[Any]], into: list[float]) -> bool:
@@ -535,8 +535,7 @@ class Sweep:
         if not done:
             return []
         best = min(done, key=lambda t: t.seconds or 0.0)
-        measured = {space.Config(t.executor, t.workers, t.chunksize, t.start_method, t.blas_threads)
-                    for t in self.trials}
+        measured = {config_of(t) for t in self.trials}
         return space.refine(space.Config(best.executor, best.workers, best.chunksize, best.start_method),
                             measured, load)
 
