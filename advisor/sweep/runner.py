@@ -156,11 +156,7 @@ def subset_indices(n: int, serial_s: float, budget_s: float, waiting: bool = Fal
     if serial_s <= allowed or n <= MIN_SUBSET:
         return list(range(n))
     keep = max(MIN_SUBSET, int(n * allowed / serial_s))
-    run = max(1, min(RUN_LENGTH, keep // RUN_LENGTH))  # and at least RUN_LENGTH runs
-    runs = max(1, keep // run)
-    step = n / runs
-    return sorted({start + offset for start in (int(i * step) for i in range(runs))
-                   for offset in range(run) if start + offset < n})
+    return spread_indices(n, keep)
 
 
 def second_size(n: int, workers: int, chunksize: Optional[int]) -> int:
@@ -178,11 +174,12 @@ def second_size(n: int, workers: int, chunksize: Optional[int]) -> int:
 
 
 def spread_indices(n: int, m: int) -> list[int]:
-    """``m`` of ``range(n)`` (or a few fewer), in runs of neighbours spread evenly over it,
-    as the subset itself is (see ``subset_indices``)."""
+    """``m`` of ``range(n)`` (or a few fewer), in runs of up to ``RUN_LENGTH`` neighbours
+    spread evenly over it, with at least ``RUN_LENGTH`` runs: for the subset
+    (``subset_indices``) and for the shorter list a projection times (``Sweep.project``)."""
     if m >= n:
         return list(range(n))
-    run = RUN_LENGTH if m >= 16 * RUN_LENGTH else 1
+    run = max(1, min(RUN_LENGTH, m // RUN_LENGTH))
     runs = -(-m // run)
     starts = [round(i * (n - run) / (runs - 1)) for i in range(runs)] if runs > 1 else [0]
     return sorted({start + j for start in starts for j in range(run) if start + j < n})[:m]
