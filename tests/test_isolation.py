@@ -10,6 +10,8 @@ import math
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -20,7 +22,7 @@ import pytest
 from advisor import state
 from advisor.sweep import backends
 from advisor.sweep.backends import run_processes
-from advisor.sweep.isolate import Outcome, describe_exit, run_isolated
+from advisor.sweep.isolate import Outcome, _wait_until_dead, describe_exit, run_isolated
 from advisor.sweep.items import RaisedOutcome, count_differences, mappable, same
 
 HANG_GUARD_S = 10.0
@@ -346,3 +348,20 @@ class TestState:
         assert not state.arguments_changed(items, before)
         items[0] *= 2
         assert state.arguments_changed(items, before)
+
+
+def test_a_zombie_grandchild_counts_as_dead():
+    # A killed pool worker stays a zombie until whoever inherits it reaps it; waiting for it
+    # to vanish (psutil.wait_procs) added 1.5 s to every trial stopped for time.
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time; p = subprocess.Popen(['true']); print(p.pid, flush=True); "
+        "time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    try:
+        zombie = psutil.Process(int(parent.stdout.readline()))
+        started = time.monotonic()
+        _wait_until_dead([zombie], 60.0)
+        assert time.monotonic() - started < HANG_GUARD_S
+        assert zombie.status() == psutil.STATUS_ZOMBIE  # not reaped: its parent never waits
+    finally:
+        parent.kill()
+        parent.wait()
