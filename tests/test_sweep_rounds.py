@@ -3,17 +3,26 @@ contenders' repeats, and projecting subset times to the whole loop."""
 from __future__ import annotations
 
 import sys
+import threading
+import time
 
 from advisor.model import Trial
-from advisor.sweep.runner import REPEATS, Subject, Sweep, SweepOptions
+from advisor.analyse import space
+from advisor.sweep.runner import HOPELESS, HOPELESS_FLOOR_S, REPEATS, Subject, Sweep, SweepOptions
 
 
 def work(x):
     return sum(range(300)) + x
 
 
-def sweep(items: int, total: int) -> Sweep:
-    subject = Subject(module=sys.modules[__name__], name="work", original=work, is_coroutine=False,
+def slow_off_the_main_thread(x):
+    if threading.current_thread() is not threading.main_thread():
+        time.sleep(0.05)
+    return x
+
+
+def sweep(items: int, total: int, fn=work) -> Sweep:
+    subject = Subject(module=sys.modules[__name__], name=fn.__name__, original=fn, is_coroutine=False,
                       style="single", items=list(range(items)), catch=False, total_items=total)
     options = SweepOptions(budget_s=30.0, trial_timeout_s=10.0, executors=["threads"], usable_cpus=2)
     return Sweep(subject, [], options)
@@ -51,3 +60,24 @@ def test_no_projection_when_the_subset_is_the_loop():
     s.trials = [timed("serial", 1, [0.004, 0.004]), timed("threads", 2, [0.006, 0.006])]
     s.project()
     assert all(t.projected_seconds is None for t in s.trials)
+
+
+def test_a_run_that_cannot_win_is_stopped_long_before_the_trial_timeout():
+    s = sweep(100, 100, slow_off_the_main_thread)  # threads 2w: 2.5 s; serial: nothing
+    s.trials = [timed("serial", 1, [0.001, 0.001])]
+    started = time.monotonic()
+    trial = s.measure(space.Config("threads", 2), 0.001, 1)
+    assert not trial.ok and "cannot win" in trial.error
+    assert time.monotonic() - started < s.options.trial_timeout_s / 2
+
+
+def test_the_cutoff_is_the_fastest_time_scaled_to_the_whole_loop():
+    s = sweep(1000, 1000)
+    assert s.cutoff_s() == s.options.trial_timeout_s  # nothing measured yet
+    s.trials = [timed("serial", 1, [0.4, 0.4])]
+    assert s.cutoff_s() == HOPELESS * 0.4
+    s.trials = [timed("serial", 1, [0.01, 0.01])]
+    assert s.cutoff_s() == 0.01 + HOPELESS_FLOOR_S
+    projected = sweep(1000, 10_000)  # on the whole loop, serial takes 10x its subset time
+    projected.trials = [timed("serial", 1, [0.1, 0.1])]
+    assert projected.cutoff_s() == HOPELESS * 1.0

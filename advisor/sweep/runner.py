@@ -40,6 +40,12 @@ MIN_SUBSET = 8
 # A first timing this many times the best so far is not repeated: noise of that size
 # would make every measurement meaningless.
 CLEARLY_SLOWER = 1.5
+# A run this many times longer than the fastest so far (in whole-loop terms, see
+# Sweep.cutoff_s) cannot win, and is stopped there rather than at the trial timeout: a
+# process pool of OpenBLAS callers spinning on two cores took 3.2 s against serial's
+# 0.2 s and left a 3 s budget nothing. Never sooner than HOPELESS_FLOOR_S past the best.
+HOPELESS = 3.0
+HOPELESS_FLOOR_S = 0.5
 # Configurations within this factor of the fastest are contenders: they get their full
 # repeats before the choice is made (see Sweep.settle).
 CONTENDER_MARGIN = 1.15
@@ -291,11 +297,18 @@ class Sweep:
         seconds: list[float] = []
         phases: list[dict[str, float]] = []
         results_match: Optional[bool] = None
+        # Dask trials are not cut short: a cluster's start-up makes them lose on one machine,
+        # and they are measured to project Dask beyond it (see dask_projection).
+        timeout = self.options.trial_timeout_s if config.executor == "dask" else self.cutoff_s()
         for rep in range(reps):
             first = rep == 0
             inspect = first and config.executor == "serial"
-            outcome = run_isolated(self._body(config, first, inspect), self.options.trial_timeout_s)
+            outcome = run_isolated(self._body(config, first, inspect), timeout)
             if not outcome.ok:
+                if outcome.timed_out and timeout < self.options.trial_timeout_s:
+                    outcome = replace(outcome, error=(
+                        f"timed out after {timeout:.2f} s, over {HOPELESS:g}x the fastest configuration "
+                        "so far: stopped there, as it cannot win"))
                 return self._failed(config, outcome, seconds)
             value = outcome.value
             seconds.append(value["seconds"])
@@ -318,6 +331,20 @@ class Sweep:
             if values:
                 run[phase] = statistics.median(values)
         self.dask_runs.append(run)
+
+    def cutoff_s(self) -> float:
+        """How long one run may take before it is stopped (see ``HOPELESS``).
+
+        On a subset that is projected, a configuration's time on the whole loop is at
+        least its time on the subset, so the bar is the fastest time scaled to the whole loop.
+        """
+        best = min((t.seconds for t in self.trials if t.ok and t.seconds and t.results_match is not False),
+                   default=None)
+        if best is None:
+            return self.options.trial_timeout_s
+        n = max(1, len(self.subject.items))
+        whole = best * max(1.0, self.subject.total_items / n) if self.projecting() else best
+        return min(self.options.trial_timeout_s, max(HOPELESS * whole, best + HOPELESS_FLOOR_S))
 
     def _clearly_slower(self, seconds: float) -> bool:
         best = min((t.seconds for t in self.trials if t.ok and t.seconds), default=None)
@@ -366,36 +393,38 @@ class Sweep:
             return self.trials
         load = facts.workload(self.subject, serial.seconds, self.options)
         planned = space.plan(load, self.options.executors, self.options.start_method)
+        blas_done = False
         for index, config in enumerate(planned):
-            estimate = space.predict_seconds(load, config)
-            if estimate * PREDICTION_MARGIN > self.left():
-                continue
-            trial = self.measure(config, estimate, len(planned) - index)
-            self.trials.append(trial)
-            on_trial(trial)
+            self._try(config, space.predict_seconds(load, config), len(planned) - index, on_trial)
+            # BLAS-limited variants come once every planned executor has a first timing,
+            # before that executor's other chunk sizes: whether a BLAS pool oversubscribes
+            # the CPUs is a question the report must answer, and on blas_calls' 3 s budget
+            # the rest of the plan had left none for it.
+            tried = {t.executor for t in self.trials}
+            if not blas_done and all(c.executor in tried for c in planned):
+                blas_done = True
+                for variant, estimate in self.blas_variants(facts):
+                    self._try(variant, estimate, 1, on_trial)
         for config in self.refinements(load):
-            estimate = self.best_seconds_of(config.executor) or space.predict_seconds(load, config)
-            if estimate * PREDICTION_MARGIN <= self.left():
-                trial = self.measure(config, estimate, 1)
-                self.trials.append(trial)
-                on_trial(trial)
+            self._try(config, self.best_seconds_of(config.executor) or space.predict_seconds(load, config), 1,
+                      on_trial)
         for config in self.other_start_methods():
             estimate = (self.best_process_seconds() or 0.0) + facts.overheads.get(f"start_{config.start_method}_s", 0.5)
-            if estimate * PREDICTION_MARGIN <= self.left():
-                trial = self.measure(config, estimate, 1)
-                self.trials.append(trial)
-                on_trial(trial)
-        for config, estimate in self.blas_variants(facts):
-            if estimate * PREDICTION_MARGIN <= self.left():
-                trial = self.measure(config, estimate, 1)
-                self.trials.append(trial)
-                on_trial(trial)
+            self._try(config, estimate, 1, on_trial)
         self.reserve_s = self.projection_reserve_s
         self.settle()
         self.reserve_s = 0.0  # what is left is the projections' (measure.py calls project next)
         if not self.projecting():  # projecting re-times serial and the finalists side by side itself
             self.confirm()
         return self.trials
+
+    def _try(self, config: space.Config, estimate_s: float, configs_left: int,
+             on_trial: Callable[[Trial], None]) -> None:
+        """Measure ``config`` when its predicted time, with a margin, fits what is left."""
+        if estimate_s * PREDICTION_MARGIN <= self.left():
+            trial = self.measure(config, estimate_s, configs_left)
+            self.trials.append(trial)
+            on_trial(trial)
 
     def settle(self) -> None:
         """Give the contenders the repeats a short budget denied them.
