@@ -11,6 +11,8 @@ For each workload (every script in samples/ plus bench/workloads/) this, in one 
      targets) configurations on those items, each in fresh pools;
   d. times the recommended configuration exactly as CONTRACT.md defines it;
   e. times the library defaults a user would reach for without advice;
+  f. times serial, the recommendation and the grid's fastest few again, in fresh rounds
+     side by side, and takes regret from those (see ``confirm``);
 
 Each workload is benched in a fresh interpreter and each timing in a forked child of it,
 so no workload sees another's heap or imports and no trial sees another's pools.
@@ -78,6 +80,11 @@ SERIAL_TIMEOUT_S = 300.0
 # repeated: it cannot win, and its ratio is already clear to one significant digit.
 HOPELESS_FACTOR = 3.0
 PARADVISE_TIMEOUT_S = 900
+# The confirmation rounds (see confirm): the grid's configurations within this factor of
+# its fastest median, at most this many, go into them with serial and the recommendation.
+CONFIRM_MARGIN = 1.5
+CONFIRM_MAX = 4
+CONFIRM_ROUNDS = 5
 # Every workload takes a first argument: run with that many times its items. The samples'
 # own size (1) gives 0.2-0.9 s loops, short enough for the test suite; advice on loops
 # that short is dominated by fixed costs (two interpreter starts, scalene's start-up,
@@ -706,7 +713,34 @@ def _time_everything(module: Any, prepared: Prepared, advice: Advice, cpus: int,
     out.update(serial_s=serial.median, cpu_share=cpu_share, waiting=waiting, timeout_s=timeout_s)
     out["grid"] = [asdict(m) for m in grid_results]
     out["defaults"] = {name: asdict(m) for name, m in zip(defaults, results[default_index:])}
+    finalists = confirmation_entries(entries[:len(configs)], grid_results,
+                                     entries[rec_index] if rec_index is not None else None)
+    log(f"   confirmation: {len(finalists)} configurations, {CONFIRM_ROUNDS} rounds")
+    confirmed = measure_in_rounds(finalists, CONFIRM_ROUNDS, timeout_s)
+    for result in confirmed:
+        log(f"   {_show(result)}")
+    out["confirm"] = [asdict(m) for m in confirmed]
     return out
+
+
+def confirmation_entries(grid_entries: list[Entry], grid_results: list[Measured],
+                         rec: Optional[Entry]) -> list[Entry]:
+    """Serial, the grid's fastest few and the recommendation, to time again (see ``confirm``).
+
+    The best of some twenty configurations, each a median of three noisy runs, is biased
+    low: the one whose runs happened to be lucky wins, and regret against it overstates
+    the advice's distance from the best (the winner's curse). Choosing the finalists on
+    the grid's runs and timing them again on fresh ones separates choosing from measuring.
+    """
+    ranked = sorted((i for i, m in enumerate(grid_results) if i and m.median is not None
+                     and not m.timed_out and not m.wrong), key=lambda i: grid_results[i].median)
+    fastest = min([grid_results[0].median or math.inf] + [grid_results[i].median for i in ranked])
+    chosen = [0] + [i for i in ranked if grid_results[i].median <= CONFIRM_MARGIN * fastest][:CONFIRM_MAX]
+    finalists = [replace(grid_entries[i], always_repeat=True) for i in chosen]
+    if rec is not None and rec.config is not None and not any(
+            _same_key(rec.config) == _same_key(e.config) for e in finalists if e.config):
+        finalists.append(rec)
+    return finalists
 
 
 def _timeable(rec: Config, is_coroutine: bool) -> bool:
@@ -763,12 +797,40 @@ def score(row: dict) -> None:
     elif rec and rec["timed_out"]:  # the advice hung or crawled: its timeout bounds the regret
         row["regret"], row["regret_lower_bound"] = rec["runs"][0] / best_s, True
     row["best"] = {"label": best["label"], "seconds": best["median"], "overall_seconds": best_s}
+    confirmed = confirm(row)
+    if confirmed:
+        row["first_pass_regret"] = row.get("regret")
+        row["regret"], row["regret_lower_bound"] = confirmed["regret"], False
+        row["best"] = confirmed["best"]
+        row["recommended_confirmed_s"] = confirmed["recommended_seconds"]
+        best_s = confirmed["best"]["overall_seconds"]
     row["default_ratios"] = {}
     for name, m in row["defaults"].items():
         bound = Measured(**m).lower_bound()
         row["default_ratios"][name] = None if bound is None else {
             "ratio": bound / best_s, "lower_bound": m["median"] is None, "wrong": bool(m.get("wrong"))}
     row["advice_cost"] = row["advice"]["wall_s"] / row["serial_s"]
+
+
+def confirm(row: dict) -> Optional[dict]:
+    """Regret and best from the confirmation rounds, when the recommendation was in them.
+
+    Every finalist was timed in the same fresh rounds, so none was chosen on the runs
+    that measure it (see ``confirmation_entries``); the recommendation is the entry with
+    its configuration, whether it came from the grid or was added.
+    """
+    rec = row.get("recommended")
+    if not row.get("confirm") or not rec or not rec.get("config"):
+        return None
+    finished = [m for m in row["confirm"] if m["median"] is not None and not m.get("wrong")]
+    rec_key = _same_key(Config(**rec["config"]))
+    mine = next((m for m in row["confirm"] if m.get("config") and _same_key(Config(**m["config"])) == rec_key), None)
+    if not finished or mine is None or mine["median"] is None or mine.get("wrong"):
+        return None
+    best = min(finished, key=lambda m: m["median"])
+    label = best["label"].removeprefix("recommended ")
+    return {"regret": mine["median"] / best["median"], "recommended_seconds": mine["median"],
+            "best": {"label": label, "seconds": best["median"], "overall_seconds": best["median"]}}
 
 
 def geomean(values: list[float]) -> float:
@@ -786,6 +848,12 @@ def summarize(rows: list[dict], default_names: list[str]) -> list[str]:
         lines.append(f"regret: geometric mean {geomean([v for v, _ in regrets]):.2f}, "
                      f"worst {worst[0]:.2f} ({worst[1]}), {len(regrets)} workloads, "
                      f"{len(above)} above 1.2{': ' + ', '.join(above) if above else ''}{note}")
+        first = [(r["first_pass_regret"], r["workload"]) for r in rows if r.get("first_pass_regret")]
+        if first:
+            worst_first = max(first)
+            lines.append(f"regret from the grid's own runs, before the confirmation rounds (biased up: the "
+                         f"best of many noisy medians is a lucky one): geometric mean "
+                         f"{geomean([v for v, _ in first]):.2f}, worst {worst_first[0]:.2f} ({worst_first[1]})")
     for name in default_names:
         ratios = [(r["default_ratios"][name]["ratio"], r["workload"], r["default_ratios"][name]["lower_bound"])
                   for r in rows if r.get("default_ratios", {}).get(name)
@@ -814,15 +882,16 @@ def summarize(rows: list[dict], default_names: list[str]) -> list[str]:
 
 
 def table(rows: list[dict], default_names: list[str]) -> list[str]:
-    head = ["workload", "recommended", "best grid", "regret", *default_names, "advice cost"]
+    head = ["workload", "recommended", "best", "regret", *default_names, "advice cost"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if "grid" not in r:
             out.append(f"| {r['workload']} | skipped: {r.get('skipped', '?')} |" + " |" * (len(head) - 2))
             continue
         rec = r.get("recommended")
+        rec_s = r.get("recommended_confirmed_s") or (rec or {}).get("median")
         rec_cell = f"no advice: {r['advice']['error']}" if not rec else rec["label"] + (
-            f" ({rec['median']:.3f} s)" if rec["median"] is not None else f" ({rec['error']})")
+            f" ({rec_s:.3f} s)" if rec_s is not None else f" ({rec['error']})")
         if rec and rec.get("wrong"):
             rec_cell += " (wrong results)"
         if r.get("target_mismatch"):
@@ -854,9 +923,13 @@ def details(rows: list[dict]) -> list[str]:
             f"{_trial_label(t)} {t['seconds']:.3f}s" if t.get("seconds") is not None else f"{_trial_label(t)} failed"
             for t in sorted(report["trials"], key=lambda t: t.get("seconds") or math.inf))
         kind = report["classification"]["kind"]
-        best = f"; grid best {r['best']['label']} {r['best']['seconds']:.3f}s" if "best" in r else ""
+        best = f"; best {r['best']['label']} {r['best']['seconds']:.3f}s" if "best" in r else ""
         serial = f", serial here {r['serial_s']:.3f}s" if "serial_s" in r else ""
-        out.append(f"- {r['workload']}: {kind}; paradvise tried {tried}{best}{serial}")
+        again = ", ".join(f"{m['label'].removeprefix('recommended ')} {m['median']:.3f}s"
+                          for m in sorted(r.get("confirm") or [], key=lambda m: m["median"] or math.inf)
+                          if m["median"] is not None)
+        again = f"; confirmation rounds: {again}" if again else ""
+        out.append(f"- {r['workload']}: {kind}; paradvise tried {tried}{best}{serial}{again}")
     return out
 
 
@@ -881,10 +954,15 @@ def write_results(rows: list[dict], summary: list[str], lines: list[str], facts:
         f"L2 {caches.get('l2_bytes')} B, L3 {caches.get('l3_bytes')} B, "
         f"Python {platform.python_version()}, {platform.platform()}.",
         "",
-        "Regret = time(recommended) / time(best of grid and recommended); defaults are the ratio "
-        "of their time to that best (`>`: timed out, a lower bound); advice cost = paradvise's "
-        "wall time / the serial loop's time. Only configurations whose results and module state "
-        "match the serial loop's can be the best; `(wrong)` marks a default that did not.",
+        "Regret = time(recommended) / time(best). The grid's fastest configurations (within "
+        f"{CONFIRM_MARGIN}x of its best median, at most {CONFIRM_MAX}), serial and the "
+        f"recommendation are timed again in {CONFIRM_ROUNDS} fresh rounds side by side, and "
+        "regret, best and the times shown come from those rounds: the best of the grid's own "
+        "medians is biased low by picking the luckiest of many (the summary gives that figure "
+        "too). Defaults are the ratio of their time to that best (`>`: timed out, a lower "
+        "bound); advice cost = paradvise's wall time / the serial loop's time. Only "
+        "configurations whose results and module state match the serial loop's can be the "
+        "best; `(wrong)` marks a default that did not.",
         "",
         *lines,
         "",
