@@ -276,6 +276,11 @@ def outcome_digest(results: Any) -> str:
 
 
 def _canonical(value: Any) -> Any:
+    if isinstance(value, float):
+        # To 9 significant digits, about paradvise's own tolerance (equality.FLOAT_REL_TOL):
+        # BLAS on one thread sums in another order than on two, and a last-bit difference
+        # is not a wrong answer (it had marked every BLAS-limited configuration wrong).
+        return format(value, ".9g")
     if isinstance(value, dict):
         return ("dict", sorted((repr(_canonical(k)), _canonical(v)) for k, v in value.items()))
     if isinstance(value, (set, frozenset)):
@@ -791,13 +796,15 @@ def score(row: dict) -> None:
     best = min(finished, key=lambda m: m["median"])
     rec = row.get("recommended")
     best_s = best["median"]
-    if rec and rec["median"] is not None:
+    if rec and rec.get("wrong"):
+        row["wrong_advice"] = True  # no regret: a wrong answer is not a slower one (see summarize)
+    elif rec and rec["median"] is not None:
         best_s = min(best_s, rec["median"])
         row["regret"] = rec["median"] / best_s
     elif rec and rec["timed_out"]:  # the advice hung or crawled: its timeout bounds the regret
         row["regret"], row["regret_lower_bound"] = rec["runs"][0] / best_s, True
     row["best"] = {"label": best["label"], "seconds": best["median"], "overall_seconds": best_s}
-    confirmed = confirm(row)
+    confirmed = None if row.get("wrong_advice") else confirm(row)
     if confirmed:
         row["first_pass_regret"] = row.get("regret")
         row["regret"], row["regret_lower_bound"] = confirmed["regret"], False
@@ -865,6 +872,10 @@ def summarize(rows: list[dict], default_names: list[str]) -> list[str]:
             wrong_note = f"; wrong answers (not counted) on {', '.join(wrong)}" if wrong else ""
             lines.append(f"default {name}: geometric mean {geomean([v for v, _, _ in ratios]):.2f}, "
                          f"worst {'>' if worst[2] else ''}{worst[0]:.2f} ({worst[1]}){bound}{wrong_note}")
+    wrong = [r["workload"] for r in rows if r.get("wrong_advice")]
+    if wrong:
+        lines.append(f"WRONG ADVICE (results or module state differ from the serial loop's) for "
+                     f"{len(wrong)}: {', '.join(wrong)}")
     failed = [r["workload"] for r in rows if "advice" in r and r["advice"].get("returncode") != 0]
     if failed:
         lines.append(f"no advice (paradvise failed) for {len(failed)}: {', '.join(failed)}")

@@ -8,7 +8,7 @@ import time
 
 from advisor.model import Trial
 from advisor.analyse import space
-from advisor.sweep.runner import HOPELESS, HOPELESS_FLOOR_S, REPEATS, Subject, Sweep, SweepOptions
+from advisor.sweep.runner import HOPELESS, HOPELESS_FLOOR_S, REPEATS, Facts, Subject, Sweep, SweepOptions
 
 
 def work(x):
@@ -81,3 +81,15 @@ def test_the_cutoff_is_the_fastest_time_scaled_to_the_whole_loop():
     projected = sweep(1000, 10_000)  # on the whole loop, serial takes 10x its subset time
     projected.trials = [timed("serial", 1, [0.1, 0.1])]
     assert projected.cutoff_s() == HOPELESS * 1.0
+
+
+def test_a_pool_stopped_as_hopeless_still_gets_its_blas_limited_variant():
+    # Process pools of OpenBLAS callers spinning on two cores are stopped as hopeless; the
+    # variant with BLAS on one thread is the remedy to measure, not a reason to skip it.
+    s = sweep(100, 100)
+    s.trials = [timed("serial", 1, [0.2, 0.2]), timed("threads", 2, [0.3, 0.3])]
+    s.stopped_early = [space.Config("processes", 2, 4, "fork")]
+    facts = Facts(1.0, None, {}, blas={"num_threads": 2})
+    assert s.blas_variants(facts) == [(space.Config("threads", 2, None, None, 1), 0.2),
+                                      (space.Config("processes", 2, 4, "fork", 1), 0.2)]
+    assert s.blas_variants(Facts(1.0, None, {}, blas={"num_threads": 1})) == []

@@ -7,6 +7,7 @@ parent only plans, keeps time and compares results.
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import pickle
 import statistics
@@ -246,6 +247,7 @@ class Sweep:
         self.warnings: list[Warning] = []
         self.exclusions: dict[str, str] = {}
         self.trials: list[Trial] = []
+        self.stopped_early: list[space.Config] = []  # runs stopped as hopeless (see cutoff_s)
         self.reference: Optional[list[Any]] = None
         # Found by the first serial run, where only the target runs (so it is to blame).
         self.mutated_globals: list[str] = []
@@ -306,6 +308,7 @@ class Sweep:
             outcome = run_isolated(self._body(config, first, inspect), timeout)
             if not outcome.ok:
                 if outcome.timed_out and timeout < self.options.trial_timeout_s:
+                    self.stopped_early.append(config)
                     outcome = replace(outcome, error=(
                         f"timed out after {timeout:.2f} s, over {HOPELESS:g}x the fastest configuration "
                         "so far: stopped there, as it cannot win"))
@@ -403,8 +406,9 @@ class Sweep:
             tried = {t.executor for t in self.trials}
             if not blas_done and all(c.executor in tried for c in planned):
                 blas_done = True
-                for variant, estimate in self.blas_variants(facts):
-                    self._try(variant, estimate, 1, on_trial)
+                variants = self.blas_variants(facts)
+                for index, (variant, estimate) in enumerate(variants):  # sharing what is left
+                    self._try(variant, estimate, len(variants) - index, on_trial)
         for config in self.refinements(load):
             self._try(config, self.best_seconds_of(config.executor) or space.predict_seconds(load, config), 1,
                       on_trial)
@@ -573,6 +577,9 @@ class Sweep:
         """
         if not self.options.blas_variants or (facts.blas.get("num_threads") or 1) <= 1:
             return []
+        # The estimate is the fastest time so far, or the base's own when shorter: a base
+        # slowed by oversubscription says little about its limited variant's time.
+        fastest = min((t.seconds for t in self.trials if t.ok and t.seconds), default=None)
         out = []
         for executor in ("threads", "processes"):
             done = [t for t in self.trials if t.executor == executor and t.ok and t.seconds and t.workers > 1
@@ -580,7 +587,16 @@ class Sweep:
             if done:
                 best = min(done, key=lambda t: t.seconds or 0.0)
                 config = space.Config(best.executor, best.workers, best.chunksize, best.start_method, 1)
-                out.append((config, best.seconds or 0.0))
+                out.append((config, min(best.seconds or 0.0, fastest or math.inf)))
+                continue
+            # None finished, but one was stopped as hopeless: the symptom oversubscription
+            # shows (blas_calls: process pools of OpenBLAS callers spinning), so the limited
+            # variant is the one to try.
+            stopped = [c for c in self.stopped_early if c.executor == executor and c.workers > 1
+                       and (c.start_method or "fork") == "fork" and not c.blas_threads]
+            if stopped and fastest:
+                c = stopped[0]
+                out.append((space.Config(c.executor, c.workers, c.chunksize, c.start_method, 1), fastest))
         return out
 
     def other_start_methods(self) -> list[space.Config]:
