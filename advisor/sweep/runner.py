@@ -406,9 +406,13 @@ class Sweep:
             tried = {t.executor for t in self.trials}
             if not blas_done and all(c.executor in tried for c in planned):
                 blas_done = True
+                # Sharing what is left with the rest of the plan: a variant that turns out a
+                # contender gets its repeats in settle(), and the plan's worker counts matter
+                # as much (numpy_arrays: no trial past 2 threads when the variants took 3 runs).
                 variants = self.blas_variants(facts)
-                for index, (variant, estimate) in enumerate(variants):  # sharing what is left
-                    self._try(variant, estimate, len(variants) - index, on_trial)
+                rest = len(planned) - index - 1
+                for number, (variant, estimate) in enumerate(variants):
+                    self._try(variant, estimate, len(variants) - number + rest, on_trial)
         for config in self.refinements(load):
             self._try(config, self.best_seconds_of(config.executor) or space.predict_seconds(load, config), 1,
                       on_trial)
