@@ -600,7 +600,8 @@ class Sweep:
                        and (c.start_method or "fork") == "fork" and not c.blas_threads]
             if stopped and fastest:
                 c = stopped[0]
-                out.append((space.Config(c.executor, c.workers, c.chunksize, c.start_method, 1), fastest))
+                # First: the executor that suffered most is the likeliest to gain.
+                out.insert(0, (space.Config(c.executor, c.workers, c.chunksize, c.start_method, 1), fastest))
         return out
 
     def other_start_methods(self) -> list[space.Config]:
