@@ -123,9 +123,19 @@ def data_rows(report: Report) -> list[tuple[str, str]]:
 
 
 def is_choice(trial: Trial, rec: Recommendation) -> bool:
-    # Start method too: the same pool under fork and under spawn are different configurations.
+    # Start method and BLAS limit too: the same pool under fork and under spawn, or with
+    # BLAS limited and not, are different configurations.
     return (trial.ok and trial.executor == rec.executor and trial.workers == rec.workers
-            and (trial.chunksize or 1) == (rec.chunksize or 1) and trial.start_method == rec.start_method)
+            and (trial.chunksize or 1) == (rec.chunksize or 1) and trial.start_method == rec.start_method
+            and trial.blas_threads == rec.blas_threads)
+
+
+def executor_cell(trial: Trial) -> str:
+    """The executor column: with the start method and BLAS limit that make one pool two rows."""
+    extras = [trial.start_method] if trial.start_method not in (None, "fork") else []
+    if trial.blas_threads:
+        extras.append(f"BLAS {trial.blas_threads}")
+    return f"{trial.executor} ({', '.join(extras)})" if extras else trial.executor
 
 
 def ranked_trials(report: Report) -> list[Trial]:
@@ -154,9 +164,7 @@ def _result(trial: Trial, rec: Recommendation) -> str:
 def trial_cells(trial: Trial, rec: Recommendation) -> tuple[str, ...]:
     """One table row; spread is only meaningful when the trial was repeated."""
     seconds: Optional[float] = trial.seconds
-    # The start method, as the terminal shows it: one pool under two methods is two rows.
-    executor = trial.executor if trial.start_method in (None, "fork") else f"{trial.executor} ({trial.start_method})"
-    return (executor, str(trial.workers), str(trial.chunksize or "-"),
+    return (executor_cell(trial), str(trial.workers), str(trial.chunksize or "-"),
             human_seconds(seconds) if seconds is not None else "-",
             human_seconds(trial.spread) if trial.ok and len(trial.repeats) > 1 else "-",
             f"{trial.speedup:.2f}x" if trial.speedup else "-", _result(trial, rec))

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from ..model import Machine, Recommendation, Report, Trial
 from ..units import human_bytes, human_seconds
-from .facts import projection_note
+from .facts import executor_cell, is_choice, projection_note
 
 
 def verdict_line(rec: Recommendation) -> str:
@@ -26,12 +26,6 @@ def verdict_line(rec: Recommendation) -> str:
     return f"paradvise: use {rec.executor} ({', '.join(parts)}), {rec.expected_speedup:.2f}x faster. {rec.reason}"
 
 
-def _is_choice(trial: Trial, rec: Recommendation) -> bool:
-    return (trial.executor == rec.executor and trial.workers == rec.workers
-            and (trial.chunksize or 1) == (rec.chunksize or 1) and trial.start_method == rec.start_method
-            and trial.ok)
-
-
 def trials_table(report: Report) -> Table:
     table = Table(title="Measured configurations", title_justify="left")
     for column in ("executor", "workers", "chunk", "median", "spread", "speedup", "note"):
@@ -41,13 +35,12 @@ def trials_table(report: Report) -> Table:
         note = "" if t.ok else (t.error or "failed")
         if t.ok and t.results_match is False:
             note = "results differ from serial"
-        if _is_choice(t, report.recommendation):
+        if is_choice(t, report.recommendation):
             note = "◀ advice"
         if t.ok and projection_note(t):
             note = f"{note} ({projection_note(t)})".strip()
         style = "bold green" if note.startswith("◀") else ("red" if not t.ok else "")
-        executor = t.executor if t.start_method in (None, "fork") else f"{t.executor} ({t.start_method})"
-        table.add_row(executor, str(t.workers), str(t.chunksize or "-"),
+        table.add_row(executor_cell(t), str(t.workers), str(t.chunksize or "-"),
                       human_seconds(t.seconds) if t.seconds is not None else "-",
                       human_seconds(t.spread) if t.ok and len(t.repeats) > 1 else "-",
                       f"{t.speedup:.2f}x" if t.speedup else "-", note, style=style)
@@ -114,7 +107,7 @@ def scaling_line(executor: str, fit: dict[str, float]) -> str:
 def breakdown_line(report: Report) -> str:
     rec = report.recommendation
     for trial, parts in zip(report.trials, report.breakdown):
-        if parts and _is_choice(trial, rec):
+        if parts and is_choice(trial, rec):
             shown = ", ".join(f"{name} {human_seconds(seconds)}" for name, seconds in parts.items() if seconds > 0)
             return f"Where the time goes ({trial.label}, modelled from measured overheads): {shown}."
     return ""
