@@ -463,7 +463,11 @@ def discover(only: Optional[str]) -> list[Workload]:
     found = [Workload(f"samples/{p.stem}", p) for p in sorted(SAMPLES.glob("*.py"))]
     found += [Workload(f"workloads/{p.stem}", p) for p in sorted(WORKLOADS.glob("*.py"))]
     wanted = [part for part in (only or "").split(",") if part]
-    return [w for w in found if not wanted or any(part in w.name for part in wanted)]
+    if not wanted:
+        return found
+    # In the order asked for: with --time-limit, the first named are the ones that run.
+    ordered = {w.name: w for part in wanted for w in found if part in w.name}
+    return list(ordered.values())
 
 
 def load_module(path: Path) -> Any:
@@ -1028,6 +1032,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--only", help="run only workloads whose name contains this (comma-separated: any of these)")
     parser.add_argument("--repeats", type=int, help="timings per configuration (median kept); default 3, 1 with --quick")
     parser.add_argument("--quick", action="store_true", help="fewer grid points (and 1 repeat unless --repeats)")
+    parser.add_argument("--time-limit", type=float, metavar="MIN",
+                        help="start no workload that would likely end past MIN minutes (at the mean time per "
+                             "workload so far); the rest are listed as not run. For a machine lent for minutes")
     parser.add_argument("--scale", type=int, default=DEFAULT_SCALE,
                         help=f"run each workload with SCALE times its items (its first argument; default "
                              f"{DEFAULT_SCALE}, for serial loops of about 1-2 s; 1 is the samples' own size)")
@@ -1047,6 +1054,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     cpus = facts.get("usable_cpus") or os.cpu_count() or 1
     rows = []
     for workload in workloads:
+        elapsed = time.perf_counter() - clock
+        per_workload = elapsed / len(rows) if rows else 0.0
+        if args.time_limit and elapsed + per_workload > 60 * args.time_limit:
+            rows.append({"workload": workload.name, "skipped": f"not run: --time-limit {args.time_limit:g} min"})
+            continue
         row = bench_in_subprocess(workload, cpus, args)
         score(row)
         rows.append(row)
