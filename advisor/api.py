@@ -392,7 +392,7 @@ def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optiona
     path = Path(fn.__code__.co_filename)
     start_method = "fork" if "fork" in machine.start_methods else machine.default_start_method
     options = SweepOptions(
-        budget_s=budget or default_budget(loop_s), trial_timeout_s=timeout or default_timeout(loop_s),
+        budget_s=budget or default_budget(loop_s, machine.usable_cpus), trial_timeout_s=timeout or default_timeout(loop_s),
         executors=[e for e in executors if e != "serial"], usable_cpus=machine.usable_cpus,
         start_method=start_method, folders=_folders(path),
         # Pools stay warm, so start-up is paid once: time only the start method the pool will use.

@@ -23,15 +23,19 @@ from .sweep.runner import Clock, Facts, Subject, Sweep, SweepOptions, per_call_s
 
 # Spread above this share of the median makes a timing unstable (pyperf's rule of thumb).
 UNSTABLE_SPREAD = 0.10
+# A start method's pool start-up probe may take this many times fork's, at least
+# START_PROBE_MIN_S (see start_costs).
+START_PROBE_FACTOR = 30
+START_PROBE_MIN_S = 0.5
 
 
 def build_subject(recorder: Recorder, module: types.ModuleType, name: str, is_coroutine: bool,
-                  budget_s: float) -> tuple[Subject, int]:
+                  budget_s: float, usable_cpus: int = 1) -> tuple[Subject, int]:
     calls = recorder.calls
     style = items_mod.call_style(calls)
     everything = items_mod.items_from_calls(calls, style)
     waiting = cpu_over_wall(recorder) < WAITING_CPU_RATIO
-    keep = subset_indices(len(everything), sum(c.wall for c in calls), budget_s, waiting)
+    keep = subset_indices(len(everything), sum(c.wall for c in calls), budget_s, waiting, usable_cpus)
     catch = any(c.error for c in calls)
     recorded = [_outcome_of(calls[i], catch) for i in keep]
     subject = Subject(module=module, name=name, original=recorder.original, is_coroutine=is_coroutine,
@@ -70,8 +74,7 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
         # Pickling in this process would leave its allocator warmed by the buffers it
         # frees (see zygote.py); in a forked probe it leaves no trace.
         overheads["pickle_bytes_per_s"] = _probe(lambda: probes.pickle_throughput(subject.items), timeout) or 0.0
-        methods = [m for m in multiprocessing.get_all_start_methods() if m in options.start_methods]
-        overheads.update(_probe(lambda: probes.start_costs(workers, methods), timeout) or {})
+        overheads.update(start_costs(workers, options, overheads.get("process_start_s"), timeout))
     gil = None
     if not subject.is_coroutine and options.usable_cpus >= 2:
         sample = probes.probe_items(subject.items, subject.walls)
@@ -86,6 +89,27 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
         "arg_bytes": 0, "result_bytes": 0}
     sizes["peak_alloc_bytes"] = int(peak)
     return Facts(cpu_ratio, gil, overheads, probes.multithreaded_blas(), int(sizes["arg_bytes"])), sizes
+
+
+def start_costs(workers: int, options: SweepOptions, fork_start_s: Optional[float], timeout: float) -> dict[str, float]:
+    """Pool start-up per start method, each in its own probe, fork first.
+
+    On Python 3.12 (3.12.1 here, 3.12.3 on a 16-core machine) a forkserver or spawn pool
+    started in a forked child of the host was seen never to answer its first map, and the
+    one probe for all methods then timed out, spending a quarter of a short budget on
+    nothing. So each method gets a limit in proportion to fork's start-up (spawn took 10x
+    it where it worked), the first that does not answer ends the probing, and the sweep
+    tries no start method that has no measured start-up (see Sweep.other_start_methods).
+    """
+    out: dict[str, float] = {}
+    order = sorted(options.start_methods, key=lambda m: m != "fork")
+    for method in [m for m in order if m in multiprocessing.get_all_start_methods()]:
+        limit = timeout if not fork_start_s else min(timeout, max(START_PROBE_MIN_S, START_PROBE_FACTOR * fork_start_s))
+        cost = _probe(lambda m=method: probes.start_costs(workers, [m]), limit)
+        if not cost:
+            break
+        out.update(cost)
+    return out
 
 
 def probe_timeout(options: SweepOptions) -> float:
@@ -208,7 +232,8 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     started = time.monotonic()
     backends.preload(options.executors)
     clock = Clock(options.budget_s)  # the probes count against the budget too
-    subject, recorded_items = build_subject(recorder, module, name, is_coroutine, options.budget_s)
+    subject, recorded_items = build_subject(recorder, module, name, is_coroutine, options.budget_s,
+                                                options.usable_cpus)
     total_items = max(recorded_items, recorder.seen)  # recorder.seen counts calls not recorded in full
     subject.total_items = total_items
     problem = unpicklable_target(subject, options, cloudpickle_fallback)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 import shutil
 from dataclasses import dataclass, field, replace
@@ -110,7 +111,7 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
         progress.stage("Locating the hot function (scalene)")
         located = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir)
         calls, loop_s = located.calls, located.loop_seconds
-        budget = options.budget_s or default_budget(loop_s) + DASK_TRIALS_IN_DEFAULT_BUDGET * dask_trial_s(
+        budget = options.budget_s or default_budget(loop_s, machine.usable_cpus) + DASK_TRIALS_IN_DEFAULT_BUDGET * dask_trial_s(
             loop_s, dask_workers)
         timeout = options.timeout_s or max(default_timeout(loop_s), 2 * dask_trial_s(loop_s, dask_workers))
         progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
@@ -146,8 +147,16 @@ def dask_cluster_workers(address: Optional[str], usable_cpus: int) -> int:
     return threads
 
 
-def default_budget(loop_s: float) -> float:
-    return min(MAX_DEFAULT_BUDGET_S, max(MIN_DEFAULT_BUDGET_S, BUDGET_PER_LOOP_SECOND * loop_s))
+def default_budget(loop_s: float, usable_cpus: int = 2) -> float:
+    """A few times the loop, more where there are more worker counts to try.
+
+    The sweep's coarse pass doubles the workers up to the CPUs, so each doubling past two
+    CPUs adds a level per executor: on 16 CPUs the 2-CPU budget left most configurations
+    with one run, or none (bench on 16 CPUs: 3 s for http_fetch measured serial and one
+    pool). Half the budget again per doubling past 4 CPUs; 2 and 4 CPUs are unchanged.
+    """
+    levels = max(1.0, math.log2(max(1, usable_cpus)) / 2)
+    return min(MAX_DEFAULT_BUDGET_S, levels * max(MIN_DEFAULT_BUDGET_S, BUDGET_PER_LOOP_SECOND * loop_s))
 
 
 def default_timeout(loop_s: float) -> float:

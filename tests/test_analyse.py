@@ -201,6 +201,16 @@ class TestRecommend:
         rec = recommend(trials, CPU, {}, 0.01)
         assert rec.executor == "threads"
 
+    def test_the_spread_of_two_runs_makes_no_tie(self):
+        # Runs of 0.27 and 0.44 s: half their gap is not noise another trial can hide in
+        # (16 CPUs: one run of 16 threads, 0.43 s, was advised for work holding the GIL).
+        unsettled = dataclasses.replace(trial("processes", 0.355, 4, 2), repeats=[0.27, 0.44], spread=0.085)
+        trials = [trial("serial", 0.59), unsettled, trial("threads", 0.43, 16)]
+        rec = recommend(trials, CPU, {}, 0.01)
+        assert (rec.executor, rec.workers) == ("processes", 4)
+        settled = dataclasses.replace(unsettled, repeats=[0.27, 0.355, 0.44])
+        assert recommend([trials[0], settled, trials[2]], CPU, {}, 0.01).executor == "threads"
+
     def test_clear_win_is_not_a_tie(self):
         trials = [trial("serial", 1.0), trial("processes", 0.40, 2, 1), trial("threads", 0.45, 4)]
         rec = recommend(trials, CPU, {}, 0.01)
@@ -246,6 +256,13 @@ class TestRecommend:
                   trial("threads", 0.5, 2)]
         rec = recommend(trials, CPU, {}, 0.01)
         assert rec.executor == "threads"
+
+    def test_no_parallel_trial_at_all_says_the_budget_ran_out(self):
+        rec = recommend([trial("serial", 0.34)], CPU, {}, 0.04)
+        assert rec.executor == "serial"
+        assert "budget ran out" in rec.reason and "--budget" in rec.reason and "0.34 s" in rec.reason
+        failed = recommend([trial("serial", 0.34), trial("threads", None, 2, ok=False)], CPU, {}, 0.04)
+        assert "no parallel option succeeded" in failed.reason
 
     def test_no_serial_baseline_gives_serial(self):
         rec = recommend([trial("threads", 0.5, 2)], CPU, {}, 0.01)

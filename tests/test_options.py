@@ -34,6 +34,14 @@ def test_default_budget_and_timeout_are_bounded_and_grow_with_the_loop(loop_s: f
     assert default_timeout(loop_s) >= 5.0
 
 
+def test_default_budget_grows_with_the_worker_counts_to_try() -> None:
+    # Unchanged on 2 and 4 CPUs, half again per doubling past them.
+    assert default_budget(1.0, 2) == default_budget(1.0, 4) == default_budget(1.0)
+    assert default_budget(1.0, 8) == 1.5 * default_budget(1.0, 4)
+    assert default_budget(1.0, 16) == 2 * default_budget(1.0, 4)
+    assert default_budget(1e5, 64) == MAX_DEFAULT_BUDGET_S
+
+
 @given(st.one_of(st.floats(max_value=0.0, allow_nan=False), st.text(min_size=1, max_size=6)))
 def test_non_positive_or_non_numeric_budget_is_a_usage_error(value: object) -> None:
     result = CliRunner().invoke(main, ["profile", "whatever.py", "--budget", str(value)])

@@ -30,6 +30,13 @@ def test_a_small_subset_of_long_calls_is_spread_one_by_one():
     assert len(kept) == 29 and all(b - a >= 3 for a, b in zip(kept, kept[1:]))
 
 
+def test_a_subset_keeps_an_item_per_usable_cpu():
+    # 24 calls of 55 ms on 16 CPUs: the budget's share fits 10, but 16 processes must be tried.
+    assert len(subset_indices(24, serial_s=1.3, budget_s=7.0, usable_cpus=16)) == 16
+    assert len(subset_indices(24, serial_s=1.3, budget_s=7.0, usable_cpus=2)) == 9  # 24 x 0.49 s / 1.3 s
+    assert len(subset_indices(12, serial_s=1.3, budget_s=7.0, usable_cpus=16)) == 12
+
+
 def test_second_size_takes_away_whole_rounds_of_chunks():
     # 2 workers x chunk 32768: rounds of 65536. Two of the three rounds go.
     assert second_size(195_904, 2, 32_768) == 195_904 - 2 * 65_536

@@ -93,3 +93,20 @@ def test_a_pool_stopped_as_hopeless_still_gets_its_blas_limited_variant():
     assert s.blas_variants(facts) == [(space.Config("processes", 2, 4, "fork", 1), 0.2),  # it suffered most
                                       (space.Config("threads", 2, None, None, 1), 0.2)]
     assert s.blas_variants(Facts(1.0, None, {}, blas={"num_threads": 1})) == []
+
+
+def test_a_run_far_slower_than_predicted_gets_no_more_runs_than_the_budget_allows():
+    # Predicted 1 ms (five quick runs); each run takes 0.25 s. With 200 configurations
+    # still to try, the first run's own time leaves room for no second one.
+    s = sweep(10, 10, slow_off_the_main_thread)
+    assert len(s.measure(space.Config("threads", 2), 0.001, 200).repeats) == 1
+    assert len(s.measure(space.Config("threads", 2), 0.001, 1).repeats) == REPEATS
+
+
+def test_only_start_methods_whose_pool_start_up_was_measured_are_tried():
+    s = sweep(100, 100)
+    s.trials = [timed("serial", 1, [0.2]), Trial("processes", 2, 4, "fork", 0.1, None, True,
+                                                 repeats=[0.1], results_match=True)]
+    measured = Facts(1.0, None, {"start_fork_s": 0.02, "start_spawn_s": 0.2})
+    assert [c.start_method for c in s.other_start_methods(measured)] == ["spawn"]
+    assert s.other_start_methods(Facts(1.0, None, {"start_fork_s": 0.02})) == []

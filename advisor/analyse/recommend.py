@@ -15,6 +15,8 @@ WORTHWHILE_SPEEDUP = 1.15
 START_METHOD_SIMPLICITY = {"fork": 0, "forkserver": 1, "spawn": 2}
 # Two medians closer than this fraction (or than their measured spread) are a tie.
 TIE_FRACTION = 0.03
+# A spread counts as noise only from this many runs (see _settled_spread).
+TIE_MIN_RUNS = 3
 # Simpler first when tied: serial < asyncio < threads < processes < the rest.
 SIMPLICITY = {"serial": 0, "asyncio": 1, "threads": 2, "joblib": 3, "processes": 4,
               "interpreters": 5, "dask": 6}
@@ -27,7 +29,18 @@ def eligible(trial: Trial, exclusions: dict[str, str]) -> bool:
 
 def _tie_margin(a: Trial, b: Trial) -> float:
     assert a.seconds is not None
-    return max(TIE_FRACTION * a.seconds, a.spread, b.spread)
+    return max(TIE_FRACTION * a.seconds, _settled_spread(a), _settled_spread(b))
+
+
+def _settled_spread(trial: Trial) -> float:
+    """A trial's spread when it has runs enough to stand for noise.
+
+    The spread of two runs is half their gap: it says the timing is not settled, not that
+    another configuration ties with it. On 16 CPUs, process runs of 0.27 and 0.44 s made
+    one 0.43 s run of 16 threads a tie, and the simpler threads were advised for work
+    that holds the GIL (0.92 s against 0.24 s for processes, timed again).
+    """
+    return trial.spread if len(trial.repeats) >= TIE_MIN_RUNS else 0.0
 
 
 def _simplicity(trial: Trial) -> tuple[int, int, int, int, int]:
@@ -86,7 +99,8 @@ def _recommend(trials: list[Trial], classification: Classification,
                               "The serial loop itself could not be replayed, so nothing could be compared; "
                               "keep the serial loop.")
     if best_parallel is None or _speedup(serial, best_parallel) < WORTHWHILE_SPEEDUP:
-        rec = _stay_serial(serial, best_parallel, classification, exclusions, per_call_s)
+        tried = any(t.executor != "serial" for t in trials)
+        rec = _stay_serial(serial, best_parallel, classification, exclusions, per_call_s, tried)
         return _with_ruled_out(rec, serial, trials, exclusions)
     # Among configurations tied with the fastest, take the simplest that still clears the bar.
     tied = [t for t in parallel if (t.seconds or 0.0) - (best_parallel.seconds or 0.0)
@@ -122,9 +136,12 @@ def _with_ruled_out(rec: Recommendation, serial: Trial, trials: list[Trial],
 
 
 def _stay_serial(serial: Trial, best_parallel: Optional[Trial], classification: Classification,
-                 exclusions: dict[str, str], per_call_s: float) -> Recommendation:
+                 exclusions: dict[str, str], per_call_s: float, tried_parallel: bool = True) -> Recommendation:
     if best_parallel is None:
-        why = "; ".join(f"{k}: {v}" for k, v in exclusions.items()) or "no parallel option succeeded"
+        why = "; ".join(f"{k}: {v}" for k, v in exclusions.items()) or (
+            "no parallel option succeeded" if tried_parallel else
+            f"the budget ran out before any parallel configuration could be measured (one serial "
+            f"pass took {serial.seconds:.3g} s); nothing was compared, so run again with a larger --budget")
         reason = f"Stay serial: {why}."
     else:
         gain = (serial.seconds or 0.0) / (best_parallel.seconds or 1.0)
