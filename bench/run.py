@@ -1055,7 +1055,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     rows = []
     for workload in workloads:
         elapsed = time.perf_counter() - clock
-        per_workload = elapsed / len(rows) if rows else 0.0
+        benched = sum(1 for r in rows if not str(r.get("skipped", "")).startswith("not run"))
+        per_workload = elapsed / benched if benched else 0.0
         if args.time_limit and elapsed + per_workload > 60 * args.time_limit:
             rows.append({"workload": workload.name, "skipped": f"not run: --time-limit {args.time_limit:g} min"})
             continue
