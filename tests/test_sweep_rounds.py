@@ -110,3 +110,12 @@ def test_only_start_methods_whose_pool_start_up_was_measured_are_tried():
     measured = Facts(1.0, None, {"start_fork_s": 0.02, "start_spawn_s": 0.2})
     assert [c.start_method for c in s.other_start_methods(measured)] == ["spawn"]
     assert s.other_start_methods(Facts(1.0, None, {"start_fork_s": 0.02})) == []
+
+
+def test_an_executor_far_behind_the_fastest_gets_no_more_of_the_plan():
+    s = sweep(100, 100)
+    s.trials = [timed("serial", 1, [0.2]), timed("threads", 2, [0.077]), timed("processes", 2, [0.25])]
+    assert s.far_behind("processes")  # 3.3x the fastest threads
+    assert not s.far_behind("threads") and not s.far_behind("asyncio")  # asyncio: not measured yet
+    s.trials.append(timed("processes", 4, [0.15]))  # within 2x now
+    assert not s.far_behind("processes")

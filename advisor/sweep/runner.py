@@ -47,6 +47,9 @@ CLEARLY_SLOWER = 1.5
 # 0.2 s and left a 3 s budget nothing. Never sooner than HOPELESS_FLOOR_S past the best.
 HOPELESS = 3.0
 HOPELESS_FLOOR_S = 0.5
+# An executor this many times slower than the fastest so far gets no more of the plan
+# (see Sweep.far_behind).
+FAR_BEHIND = 2.0
 # Configurations within this factor of the fastest are contenders: they get their full
 # repeats before the choice is made (see Sweep.settle).
 CONTENDER_MARGIN = 1.15
@@ -412,6 +415,8 @@ class Sweep:
         planned = space.plan(load, self.options.executors, self.options.start_method)
         blas_done = False
         for index, config in enumerate(planned):
+            if self.far_behind(config.executor):
+                continue
             self._try(config, space.predict_seconds(load, config), len(planned) - index, on_trial)
             # BLAS-limited variants come once every planned executor has a first timing,
             # before that executor's other chunk sizes: whether a BLAS pool oversubscribes
@@ -573,6 +578,20 @@ class Sweep:
     def best_seconds_of(self, executor: str) -> Optional[float]:
         times = [t.seconds for t in self.trials if t.executor == executor and t.ok and t.seconds]
         return min(times) if times else None
+
+    def far_behind(self, executor: str) -> bool:
+        """Whether ``executor``'s fastest run so far is over ``FAR_BEHIND`` times the fastest
+        of all: the plan's other worker counts and chunk sizes for it are then skipped, and
+        their budget goes to the contenders' repeats (numpy_arrays on a 3 s budget: after
+        process pools at 3.3x the best threads, a third pool left the two leading thread
+        configurations one run each, and noise chose between them).
+        BLAS-limited variants are not skipped: they are the cure for a pool this slow."""
+        if executor == "dask":  # measured to project Dask past this machine, not to win here
+            return False
+        mine = self.best_seconds_of(executor)
+        best = min((t.seconds for t in self.trials if t.ok and t.seconds and t.results_match is not False),
+                   default=None)
+        return mine is not None and best is not None and mine > FAR_BEHIND * best
 
     def best_process_seconds(self) -> Optional[float]:
         return self.best_seconds_of("processes")
