@@ -24,7 +24,7 @@ from .sweep.runner import Clock, Facts, Subject, Sweep, SweepOptions, per_call_s
 # Spread above this share of the median makes a timing unstable (pyperf's rule of thumb).
 UNSTABLE_SPREAD = 0.10
 # A start method's pool start-up probe may take this many times fork's, at least
-# START_PROBE_MIN_S (see start_costs).
+# START_PROBE_MIN_S (see start_up_costs).
 START_PROBE_FACTOR = 30
 START_PROBE_MIN_S = 0.5
 
@@ -74,7 +74,7 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
         # Pickling in this process would leave its allocator warmed by the buffers it
         # frees (see zygote.py); in a forked probe it leaves no trace.
         overheads["pickle_bytes_per_s"] = _probe(lambda: probes.pickle_throughput(subject.items), timeout) or 0.0
-        overheads.update(start_costs(workers, options, overheads.get("process_start_s"), timeout))
+        overheads.update(start_up_costs(workers, options, overheads.get("process_start_s"), timeout))
     gil = None
     if not subject.is_coroutine and options.usable_cpus >= 2:
         sample = probes.probe_items(subject.items, subject.walls)
@@ -91,7 +91,8 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
     return Facts(cpu_ratio, gil, overheads, probes.multithreaded_blas(), int(sizes["arg_bytes"])), sizes
 
 
-def start_costs(workers: int, options: SweepOptions, fork_start_s: Optional[float], timeout: float) -> dict[str, float]:
+def start_up_costs(workers: int, options: SweepOptions, fork_start_s: Optional[float],
+                   timeout: float) -> dict[str, float]:
     """Pool start-up per start method, each in its own probe, fork first.
 
     On Python 3.12 (3.12.1 here, 3.12.3 on a 16-core machine) a forkserver or spawn pool
@@ -104,7 +105,8 @@ def start_costs(workers: int, options: SweepOptions, fork_start_s: Optional[floa
     out: dict[str, float] = {}
     order = sorted(options.start_methods, key=lambda m: m != "fork")
     for method in [m for m in order if m in multiprocessing.get_all_start_methods()]:
-        limit = timeout if not fork_start_s else min(timeout, max(START_PROBE_MIN_S, START_PROBE_FACTOR * fork_start_s))
+        limit = timeout if not fork_start_s else min(
+            timeout, max(START_PROBE_MIN_S, START_PROBE_FACTOR * fork_start_s))
         cost = _probe(lambda m=method: probes.start_costs(workers, [m]), limit)
         if not cost:
             break
@@ -233,7 +235,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     backends.preload(options.executors)
     clock = Clock(options.budget_s)  # the probes count against the budget too
     subject, recorded_items = build_subject(recorder, module, name, is_coroutine, options.budget_s,
-                                                options.usable_cpus)
+                                            options.usable_cpus)
     total_items = max(recorded_items, recorder.seen)  # recorder.seen counts calls not recorded in full
     subject.total_items = total_items
     problem = unpicklable_target(subject, options, cloudpickle_fallback)
