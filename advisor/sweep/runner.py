@@ -358,8 +358,7 @@ class Sweep:
         On a subset that is projected, a configuration's time on the whole loop is at
         least its time on the subset, so the bar is the fastest time scaled to the whole loop.
         """
-        best = min((t.seconds for t in self.trials if t.ok and t.seconds and t.results_match is not False),
-                   default=None)
+        best = self.fastest_seconds()
         if best is None:
             return self.options.trial_timeout_s
         n = max(1, len(self.subject.items))
@@ -575,6 +574,11 @@ class Sweep:
             into.append(outcome.value["seconds"])
         return outcome.ok
 
+    def fastest_seconds(self) -> Optional[float]:
+        """The fastest median so far among trials whose results matched serial's."""
+        return min((t.seconds for t in self.trials if t.ok and t.seconds and t.results_match is not False),
+                   default=None)
+
     def best_seconds_of(self, executor: str) -> Optional[float]:
         times = [t.seconds for t in self.trials if t.executor == executor and t.ok and t.seconds]
         return min(times) if times else None
@@ -589,8 +593,7 @@ class Sweep:
         if executor == "dask":  # measured to project Dask past this machine, not to win here
             return False
         mine = self.best_seconds_of(executor)
-        best = min((t.seconds for t in self.trials if t.ok and t.seconds and t.results_match is not False),
-                   default=None)
+        best = self.fastest_seconds()
         return mine is not None and best is not None and mine > FAR_BEHIND * best
 
     def best_process_seconds(self) -> Optional[float]:
