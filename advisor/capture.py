@@ -34,6 +34,52 @@ class Call:
     args_pickle: Optional[bytes] = None  # None when the arguments cannot be pickled
 
 
+SIDE_EFFECT_EXAMPLES = 3
+# Audit events that change the world outside the process (sys.addaudithook, PEP 578),
+# by the kind the report names. "open" counts only when it opens for writing.
+SIDE_EFFECT_EVENTS = {
+    "open": "files written", "os.remove": "files removed", "os.rename": "files renamed",
+    "shutil.rmtree": "folders removed", "os.mkdir": "folders made", "os.chdir": "working-directory changes",
+    "subprocess.Popen": "subprocesses", "os.system": "subprocesses", "socket.connect": "network connections",
+}
+# os.open flags that mean writing.
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def watch_side_effects(recorder: "Recorder") -> None:
+    """Note what the target's recorded calls do to files, processes and the network.
+
+    An audit hook cannot be removed, so this is for the host process only, which ends
+    with the script. It costs a set lookup per audited event, and more only inside a call.
+    """
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        kind = SIDE_EFFECT_EVENTS.get(event)
+        if kind is None or not recorder.in_call():
+            return
+        what = _side_effect_detail(event, args)
+        if what is not None:
+            recorder.note_side_effect(kind, what)
+
+    sys.addaudithook(hook)
+
+
+def _side_effect_detail(event: str, args: tuple[Any, ...]) -> Optional[str]:
+    """What to show for one event (a path, a command, an address); None when it changes nothing."""
+    if event == "open":
+        path, mode, flags = (tuple(args) + (None, None, None))[:3]
+        writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS)
+        if not writes or not isinstance(path, (str, bytes, os.PathLike)):
+            return None
+        return os.fsdecode(path)
+    if event == "subprocess.Popen":
+        command = args[1] if len(args) > 1 else args[0]
+        return " ".join(os.fsdecode(a) for a in command) if isinstance(command, (list, tuple)) else str(command)
+    if event == "socket.connect":
+        return str(args[1]) if len(args) > 1 else "?"
+    return os.fsdecode(args[0]) if args and isinstance(args[0], (str, bytes, os.PathLike)) else str(args[:1])
+
+
 # Calls recorded, and items kept for trials, come in runs of this many neighbours
 # (see Recorder.sample_run and runner.subset_indices).
 RUN_LENGTH = 64
@@ -77,8 +123,22 @@ class Recorder:
     # A plain function called from inside a running event loop blocks that loop; such
     # calls can move to threads with asyncio.to_thread, so that is worth measuring too.
     in_event_loop: bool = False
+    # What the calls did outside the process, seen by an audit hook (see watch_side_effects):
+    # kind ("files written", "subprocesses", ...) -> up to SIDE_EFFECT_EXAMPLES examples and a count.
+    side_effects: dict[str, dict[str, Any]] = field(default_factory=dict)
     _depth: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def in_call(self) -> bool:
+        """Whether this thread is inside a recorded call of the target."""
+        return getattr(self._depth, "value", 0) == 1 and not self.completed
+
+    def note_side_effect(self, kind: str, what: str) -> None:
+        with self._lock:
+            entry = self.side_effects.setdefault(kind, {"count": 0, "examples": []})
+            entry["count"] += 1
+            if len(entry["examples"]) < SIDE_EFFECT_EXAMPLES and what not in entry["examples"]:
+                entry["examples"].append(what)
 
     # -- wrapping ---------------------------------------------------------------
     def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:

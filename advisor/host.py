@@ -158,11 +158,12 @@ def _counter_overhead(calls: int = 20_000) -> float:
 
 
 def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
-    from .capture import Recorder
+    from .capture import Recorder, watch_side_effects
     from .zygote import Zygote
 
     result: dict[str, Any] = {}
     recorder = Recorder(expected_calls=spec["expected_calls"], sample_every=spec.get("sample_every", 1))
+    watch_side_effects(recorder)
     zygote: list[Zygote] = []
 
     def fork_zygote() -> None:
@@ -229,7 +230,7 @@ ZYGOTE_MAX_CALLS = 20_000
 ZYGOTE_SLACK_S = 30.0
 # What the zygote needs of the parent's recorder besides the calls.
 RECORDER_FIELDS = ("state_at_start", "runqueue_wait_s", "span_s", "children_cpu_s", "in_event_loop",
-                   "pickle_error", "seen", "wall_total", "errors_total")
+                   "pickle_error", "seen", "wall_total", "errors_total", "side_effects")
 
 
 def _recording_for_zygote(recorder: Any) -> Optional[bytes]:

@@ -77,8 +77,8 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
         overheads.update(start_up_costs(workers, options, overheads.get("process_start_s"), timeout))
     gil = None
     if not subject.is_coroutine and options.usable_cpus >= 2:
-        sample = probes.probe_items(subject.items, subject.walls)
-        gil = _probe(lambda: probes.gil_probe(subject.prepare_child(), sample), timeout)
+        sample, durations = probes.probe_items(subject.items, subject.walls)
+        gil = _probe(lambda: probes.gil_probe(subject.prepare_child(), sample, durations), timeout)
     median_item = subject.items[_median_index(subject.walls)] if subject.items else None
     peak = 0
     if not subject.is_coroutine and median_item is not None:
@@ -257,7 +257,10 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     sweep.run(facts, trial_done)
     sweep.project(ruled_out=exclusions_for(sweep, recorder, name, problem))
     trials = with_speedups(sweep.trials)
-    warnings = state_warnings(sweep, recorder, name, problem) + sweep.warnings + stability_warnings(trials)
+    seen = side_effect_warnings(recorder, name)
+    # What the audit hook saw in the real calls says more than a listing of folders after a replay.
+    found = [w for w in sweep.warnings if not (seen and w.code == "side-effect-io")]
+    warnings = state_warnings(sweep, recorder, name, problem) + seen + found + stability_warnings(trials)
     warnings += result_warnings(trials, sweep)
     thread_wall = sum(c.wall for c in recorder.calls) or 1e-9
     per_call = per_call_stats(recorder.calls)
@@ -315,16 +318,38 @@ def state_warnings(sweep: Sweep, recorder: Recorder, name: str,
     return out
 
 
+def side_effect_warnings(recorder: Recorder, name: str) -> list[Warning]:
+    """``side-effect-io`` from what the audit hook saw while the loop was recorded."""
+    if not recorder.side_effects:
+        return []
+    parts = []
+    for kind, entry in recorder.side_effects.items():
+        examples = ", ".join(entry["examples"])
+        more = f", {entry['count']} in all" if entry["count"] > len(entry["examples"]) else ""
+        parts.append(f"{kind} ({examples}{more})")
+    return [Warning("side-effect-io", (
+        f"While the loop was recorded, {name} made changes outside the program: {'; '.join(parts)}. "
+        "paradvise replays the calls in every trial, so these happen again each time."))]
+
+
 def exclusions_for(sweep: Sweep, recorder: Recorder, name: str,
                    unpicklable: Optional[UnpicklableTarget] = None) -> dict[str, str]:
+    """Executors ruled out for correctness, each with the reason shown to the user."""
     out = dict.fromkeys(unpicklable.excluded, unpicklable.reason) if unpicklable else {}
     if sweep.mutated_globals or sweep.mutated_args:
         why = f"{name} mutates shared state that worker processes would not send back"
         # Dask's workers are separate processes too.
-        return {**out, "processes": why, **({"dask": why} if sweep.options.dask else {})}
-    if recorder.pickle_error:
-        return {**out, "processes": "the arguments cannot be pickled"}
+        out.update({"processes": why, **({"dask": why} if sweep.options.dask else {})})
+    elif recorder.pickle_error:
+        out["processes"] = "the arguments cannot be pickled"
+    for executor, unsafe in sweep.unsafe.items():
+        out.setdefault(executor, f"{executor} {unsafe_summary(unsafe)}")
     return out
+
+
+def unsafe_summary(unsafe: Any) -> str:
+    """``failed or differed in 3 trial(s), first: threads 2w: AttributeError: ...``"""
+    return f"failed or returned other results than serial in {unsafe.trials} trial(s) (first: {unsafe.first})"
 
 
 def stability_warnings(trials: list[Trial]) -> list[Warning]:
@@ -348,9 +373,11 @@ def result_warnings(trials: list[Trial], sweep: Sweep) -> list[Warning]:
         return [Warning("nondeterministic-results", (
             "Replaying the recorded calls serially gave different results from the real run, "
             "so parallel results could not be checked against serial ones."))]
-    differ = [t for t in trials if t.results_match is False]
-    if not differ:
+    if not sweep.unsafe:
         return []
-    labels = ", ".join(t.label for t in differ[:4])
+    parts = [f"{executor}: {u.trials} trial(s) failed or differed"
+             + (f", {u.results_differ} result(s) unlike serial's" if u.results_differ else "")
+             + f" (first: {u.first})" for executor, u in sweep.unsafe.items()]
     return [Warning("results-differ", (
-        f"Results under {labels} differ from the serial results; those configurations are not recommended."))]
+        f"Some parallel runs raised errors serial did not, or returned other results: {'; '.join(parts)}. "
+        "No configuration of those executors is recommended, however fast one run was."))]

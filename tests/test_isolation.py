@@ -269,10 +269,39 @@ class TestSame:
         assert not same(RaisedOutcome("KeyError", "'x'"), RaisedOutcome("ValueError", "'x'"))
 
         class Grumpy:
+            def __init__(self, value):
+                self.value = value
+
             def __eq__(self, other):
                 raise TypeError("no")
 
-        assert not same(Grumpy(), Grumpy())  # unpicklable local class: not claimed equal
+        # == fails: what the objects hold decides
+        assert same(Grumpy([1, 2.0]), Grumpy([1, 2.0]))
+        assert not same(Grumpy(1), Grumpy(2))
+
+    def test_objects_without_eq_compare_by_content(self):
+        import hashlib
+
+        class Point:
+            __slots__ = ("x", "y")
+
+            def __init__(self, x, y):
+                self.x, self.y = x, y
+
+        class Box:
+            def __init__(self, corner, label):
+                self.corner, self.label = corner, label
+
+        assert same(Point(1, 2.0), Point(1, 2.0))
+        assert not same(Point(1, 2), Point(1, 3))
+        assert same(Box(Point(0, 1), "a"), Box(Point(0, 1), "a"))
+        assert not same(Box(Point(0, 1), "a"), Box(Point(0, 2), "a"))
+        assert count_differences([Point(1, 2)] * 3, [Point(1, 2), Point(1, 2), Point(9, 2)]) == 1
+        assert same(hashlib.sha256(b"x"), hashlib.sha256(b"x"))
+        assert not same(hashlib.sha256(b"x"), hashlib.sha256(b"y"))
+        loop_a, loop_b = Box(None, "a"), Box(None, "a")
+        loop_a.corner, loop_b.corner = loop_a, loop_b  # self-reference: no endless recursion
+        assert same(loop_a, loop_b)
 
     def test_count_differences(self):
         assert count_differences([1, 2, 3], [1, 2, 3]) == 0

@@ -42,7 +42,10 @@ def classify(m: Measurement, caches: Caches, profile: dict[str, float]) -> Class
     gil_speedup = (m.gil_probe or {}).get("speedup")
     # The sweep's own thread trials are more data than the short probe: when a thread pool
     # measured clearly faster than serial, the calls do not hold the GIL, whatever the probe said.
-    swept = max((t.speedup or 0.0 for t in m.trials if t.executor == "threads" and t.ok), default=0.0)
+    # No more than its worker count, though: n threads cannot do the same work more than n
+    # times as fast as one, so a larger figure (a cache warmed by serial's run) is not evidence.
+    swept = max((min(t.speedup or 0.0, float(t.workers)) for t in m.trials if t.executor == "threads" and t.ok),
+                default=0.0)
     if swept >= GIL_FREE_SPEEDUP and (gil_speedup is None or swept > gil_speedup):
         gil_speedup = swept
     share = native_share(profile)
@@ -79,7 +82,7 @@ def _verdict(m: Measurement, per_call: float, task_cost: float, gil_speedup: Opt
         )
     if threads_help:
         return "gil-releasing", (
-            f"threads ran the calls {gil_speedup:.2f}x faster than one thread: the work releases the GIL"
+            f"threads ran the calls {gil_speedup:.2f}x as fast as one thread: the work releases the GIL"
         )
     probe = f"two threads ran them {gil_speedup:.2f}x as fast as one" if gil_speedup else "no thread probe"
     return "cpu-bound", f"the calls keep a CPU busy {m.cpu_ratio:.0%} of the time and {probe}: the GIL serializes threads"

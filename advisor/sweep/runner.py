@@ -249,6 +249,20 @@ def mad(values: list[float]) -> float:
     return statistics.median(abs(v - median) for v in values)
 
 
+@dataclass(frozen=True)
+class Unsafe:
+    """How an executor went wrong where serial did not: trials that failed or differed."""
+
+    trials: int
+    results_differ: int  # results that differed from serial's, over those trials
+    first: str  # the first failure, with its configuration
+
+
+def space_label(config: space.Config) -> str:
+    return Trial(config.executor, config.workers, config.chunksize, config.start_method, None, None, True,
+                 blas_threads=config.blas_threads).label
+
+
 class Sweep:
     def __init__(self, subject: Subject, calls: list[Call], options: SweepOptions,
                  clock: Optional["Clock"] = None) -> None:
@@ -263,6 +277,10 @@ class Sweep:
         self.mutated_args = False
         self.nondeterministic = False
         self.results_unpicklable: Optional[str] = None  # results could not be compared across processes
+        # Executors a trial of which raised where serial did not, crashed, or returned other
+        # results: each with what went wrong (see note_unsafe). None of their configurations
+        # is recommended, however fast one lucky run was: a race fails some runs, not all.
+        self.unsafe: dict[str, Unsafe] = {}
         # Per Dask trial: its configuration and median phase times (see backends.DASK_PHASES).
         self.dask_runs: list[dict[str, Any]] = []
         self.clock = clock or Clock(options.budget_s)
@@ -329,6 +347,8 @@ class Sweep:
                     outcome = replace(outcome, error=(
                         f"timed out after {timeout:.2f} s, over {HOPELESS:g}x the fastest configuration "
                         "so far: stopped there, as it cannot win"))
+                if not outcome.timed_out:
+                    self.note_unsafe(config, (outcome.error or "failed").splitlines()[0])
                 return self._failed(config, outcome, seconds)
             value = outcome.value
             seconds.append(value["seconds"])
@@ -389,7 +409,19 @@ class Sweep:
             return True
         if self.reference is None or self.nondeterministic or results is None:
             return None
-        return items_mod.count_differences(self.reference, results) == 0
+        differ = items_mod.count_differences(self.reference, results)
+        if differ:
+            self.note_unsafe(config, f"{differ} of {len(self.reference)} results differ from serial's", differ)
+        return differ == 0
+
+    def note_unsafe(self, config: space.Config, what: str, differ: int = 0) -> None:
+        if config.executor == "serial":
+            return
+        known = self.unsafe.get(config.executor)
+        if known is None:
+            self.unsafe[config.executor] = Unsafe(1, differ, f"{space_label(config)}: {what}")
+        else:
+            self.unsafe[config.executor] = replace(known, trials=known.trials + 1, results_differ=known.results_differ + differ)
 
     def _note_side_effects(self, value: dict[str, Any]) -> None:
         if value.get("files"):
@@ -572,6 +604,8 @@ class Sweep:
         outcome = run_isolated(self._body(config, False, False, items), self.options.trial_timeout_s)
         if outcome.ok:
             into.append(outcome.value["seconds"])
+        elif not outcome.timed_out:
+            self.note_unsafe(config, (outcome.error or "failed").splitlines()[0])
         return outcome.ok
 
     def fastest_seconds(self) -> Optional[float]:
