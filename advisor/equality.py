@@ -41,7 +41,14 @@ def same(a: Any, b: Any, _pairs: Optional[set[tuple[int, int]]] = None) -> bool:
 
 def _same_typed(a: Any, b: Any, deeper: set[tuple[int, int]]) -> bool:
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y, deeper) for x, y in zip(a, b))
+        if len(a) != len(b):
+            return False
+        try:  # the usual case, equal, checked in C; False or an error say nothing yet (NaN, arrays)
+            if a == b:
+                return True
+        except Exception:  # noqa: BLE001
+            pass
+        return all(same(x, y, deeper) for x, y in zip(a, b))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k], deeper) for k in a)
     if isinstance(a, float):

@@ -3,8 +3,7 @@
 The paradvise command never runs user code itself; it starts this host with a JSON
 spec and reads back a JSON result. Modes:
 
-- ``cprofile``: run the script under cProfile; report time and calls per function.
-- ``count``:    run the script with the target wrapped; count its calls and time them.
+- ``count``:    run the script with every function wrapped; count and time their calls (counting.py).
 - ``capture``:  run the script with the target wrapped; at the last expected call,
                 measure and sweep (``measure.measure_target``) while the script is alive.
 
@@ -12,10 +11,8 @@ Exit status: 0 done; 3 the script failed (its traceback is on stderr); 4 paradvi
 """
 from __future__ import annotations
 
-import cProfile
 import json
 import os
-import pstats
 import sys
 import time
 import traceback
@@ -65,48 +62,41 @@ def _run(spec: dict[str, Any], wrappers: Optional[dict[str, Any]] = None) -> flo
 
 
 # -- modes ---------------------------------------------------------------------------
-def mode_cprofile(spec: dict[str, Any]) -> dict[str, Any]:
-    profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        wall = _run(spec)
-    finally:
-        profiler.disable()
-    return {"wall_s": wall, "functions": script_functions(pstats.Stats(profiler).stats, spec["script"])}  # type: ignore[attr-defined]
-
-
-def script_functions(stats: dict[Any, Any], script: str) -> list[dict[str, Any]]:
-    """Per function of the script: calls and time spent in it or in code outside the script.
-
-    A function's cumulative time minus what it spends in *other script functions* is the
-    time that parallelizing this function's calls would spread out.
-    """
-    own = {key: value for key, value in stats.items() if key[0] == script}
-    out = []
-    for key, (_cc, ncalls, tottime, cumtime, _callers) in own.items():
-        if key[2].startswith("<") and key[2] != "<lambda>":  # <module>, <listcomp>: not functions to map
-            continue  # (a lambda is, when it is bound to a name: locate.display_name finds which)
-        in_script_callees = sum(
-            callers[key][3] for callee, (*_, callers) in own.items() if callee != key and key in callers)
-        out.append({"name": key[2], "line": key[1], "calls": ncalls, "tottime": tottime,
-                    "cumtime": cumtime, "attributed_s": max(0.0, cumtime - in_script_callees)})
-    return sorted(out, key=lambda f: -f["attributed_s"])
-
-
 def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
-    """Count the outermost calls of every listed function, and time them."""
-    from .capture import CallCounter
+    """Count and time the outermost calls of every function of the script and of the
+    user's modules, with their parents in the call tree and their call sites (see counting.py)."""
+    from .counting import CallCounter, CallTree, ImportClock, counter_overhead
+    from .script import AllWrappers
+    from .user_pools import add_to_counter, watch_maps
 
     if spec.get("python"):
         outside_scalene(spec["python"])
-    counters = {name: CallCounter() for name in spec["functions"]}
-    overhead = _counter_overhead()
-    wall = _run(spec, {name: counter.wrap for name, counter in counters.items()})
+    tree = CallTree()
+    counters: dict[str, CallCounter] = {}
+
+    def counter_for(name: str) -> Callable[[Any], Any]:
+        counters[name] = CallCounter(name, tree)
+        return counters[name].wrap
+
+    pools: list[Any] = []
+
+    def note_pool(pool: Any, fn: Any) -> None:
+        pools.append(pool)
+        if pool.function in counters:
+            stack = tree.stack()
+            add_to_counter(counters[pool.function], pool, stack[-1] if stack else "")
+
+    overhead = counter_overhead()
+    imports = ImportClock()
+    imports.install()
+    watch_maps(note_pool)
+    wall = _run(spec, AllWrappers(counter_for))
     # The wrapper's own cost is in each timed call: a third of a microsecond, more under
     # scalene, and most of the time of a sub-microsecond call. Take it out.
-    counts = {name: {"calls": c.calls, "total_s": max(0.0, c.total_s - c.calls * overhead)}
+    counts = {name: {**c.summary(), "total_s": max(0.0, c.total_s - c.calls * overhead)}
               for name, c in counters.items()}
-    return {"wall_s": wall, "functions": counts}
+    return {"wall_s": wall, "functions": counts, "import_s": imports.seconds,
+            "user_pools": [p.to_json() for p in pools]}
 
 
 def outside_scalene(python: str) -> None:
@@ -129,41 +119,16 @@ def outside_scalene(python: str) -> None:
         sys.modules["multiprocessing.spawn"].set_executable(python)
 
 
-def _counter_overhead(calls: int = 20_000) -> float:
-    """Seconds a CallCounter adds to the time it records for one call, measured here (so
-    under scalene when it runs): what it records for a function that does nothing, less
-    what calling that function costs anyway.
-
-    Not the wrapper's whole cost to the caller: most of that (the depth check, the lock,
-    the second clock read) falls outside the interval it times. Subtracting all of it
-    took a 0.76 us call to zero, and a 1.4 s loop to a reported 0 s.
-    """
-    from .capture import CallCounter
-
-    def nothing() -> None:
-        return None
-
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        for _ in range(calls):
-            nothing()
-        bare = (time.perf_counter() - started) / calls
-        counter = CallCounter()
-        counted = counter.wrap(nothing)
-        for _ in range(calls):
-            counted()
-        best = min(best, counter.total_s / max(1, counter.calls) - bare)
-    return max(0.0, best)
-
-
 def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
     from .capture import Recorder, watch_side_effects
     from .zygote import Zygote
 
     result: dict[str, Any] = {}
+    from .user_pools import serial_maps
+
     recorder = Recorder(expected_calls=spec["expected_calls"], sample_every=spec.get("sample_every", 1))
     watch_side_effects(recorder)
+    serial_maps(lambda: not recorder.completed)  # a loop the script runs in a pool is recorded here, call by call
     zygote: list[Zygote] = []
 
     def fork_zygote() -> None:
@@ -295,7 +260,8 @@ def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False,
                            executors=spec["executors"], usable_cpus=spec["usable_cpus"],
                            start_method=spec.get("start_method", "fork"), folders=spec.get("folders", []),
                            main_guard=spec.get("main_guard", True), dask=spec.get("dask"),
-                           dask_workers=spec.get("dask_workers", 0), l2_bytes=spec.get("l2_bytes", 0))
+                           dask_workers=spec.get("dask_workers", 0), l2_bytes=spec.get("l2_bytes", 0),
+                           user_pool=spec.get("user_pool"))
     module = sys.modules["__main__"]
     progress = spec.get("progress")
 
@@ -348,7 +314,7 @@ def cells_unwrapped(target: Callable[..., Any]) -> Iterator[None]:
             cell.cell_contents = held
 
 
-MODES = {"cprofile": mode_cprofile, "count": mode_count, "capture": mode_capture}
+MODES = {"count": mode_count, "capture": mode_capture}
 
 
 def main(argv: list[str]) -> int:

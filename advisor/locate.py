@@ -1,16 +1,18 @@
-"""Which function dominates the script's run time?
+"""Which loop dominates the script's run time, and which function does it call?
 
-One run of the script under scalene (sampling, cheap, with its Python / native / system
-split) that also counts and times the calls of every function the script defines. When
-the run is too short for scalene to gather enough samples, a cProfile pass gives exact
-call counts and times instead. ``--function`` names the target directly.
+One run of the script under scalene (for the Python / native / system split) that also
+counts and times the calls of every function of the script and of the user's own
+modules, with the call tree between them (``counting.py``). The target is the
+outermost function the script calls repeatedly from one place whose calls dominate
+the run: the unit of work of the user's loop, not a helper called inside it.
+``--function`` names the target directly.
 """
 from __future__ import annotations
 
 import ast
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,6 +26,16 @@ MIN_SCALENE_SAMPLES = 20
 SCALENE_INTERVAL_S = 0.01
 # A function must account for at least this share of the run to be worth advising on.
 MIN_SHARE = 0.05
+# A loop calls its function from one place: more than this share of the calls come from
+# one line. Calls made from two lines (``run(); run()``) are no loop.
+ONE_PLACE_SHARE = 0.5
+# A function is inside another when at least this share of its calls are made while the
+# other runs (its parent in the call tree, or the parent's parent...).
+INSIDE_SHARE = 0.5
+# Shares are of the run less its imports, but never of less than this share of the run.
+MIN_WORK_SHARE = 0.1
+# Candidates reported beside the target, so a user sees what was weighed.
+CANDIDATES_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,9 @@ class Located:
     loop_seconds: float  # total time of the target's calls in one run of the script
     share: Optional[float] = None  # share of the script's run time, from the profiler
     profile: dict[str, float] = field(default_factory=dict)
+    call_site: str = ""  # "file:line" of the loop that calls the target
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # {name, share, calls}, top first
+    user_pool: Optional[dict[str, Any]] = None  # the pool the script maps it with (user_pools.UserPool)
 
 
 def scalene_functions(profile: dict[str, Any], script: Path,
@@ -73,20 +88,6 @@ def display_name(functions: dict[str, FunctionDef], name: str, line: int) -> Opt
     return plain if plain in functions else None
 
 
-def pick_from_scalene(profile: dict[str, Any], script: Path, candidates: set[str],
-                      functions: Optional[dict[str, FunctionDef]] = None) -> Optional[dict[str, Any]]:
-    """Scalene's row for the hottest candidate, if scalene took enough samples to rank it."""
-    elapsed = float(profile.get("elapsed_time_sec", 0.0))
-    rows = [r for r in scalene_functions(profile, script, functions) if r["name"] in candidates]
-    if not rows:
-        return None
-    top = rows[0]
-    share = top["percent"] / 100.0
-    if share * elapsed / SCALENE_INTERVAL_S < MIN_SCALENE_SAMPLES or share < MIN_SHARE:
-        return None
-    return top
-
-
 def scalene_evidence(profile: Optional[dict[str, Any]], script: Path, name: str,
                      functions: Optional[dict[str, FunctionDef]] = None) -> dict[str, float]:
     """Scalene's Python / native / system split and core utilisation for one function."""
@@ -97,28 +98,52 @@ def scalene_evidence(profile: Optional[dict[str, Any]], script: Path, name: str,
     return {}
 
 
-def pick_from_cprofile(result: dict[str, Any], candidates: set[str],
-                       functions: Optional[dict[str, FunctionDef]] = None) -> Optional[tuple[str, float]]:
-    """(name, share of run time) of the candidate with the most time attributed to it."""
-    wall = float(result.get("wall_s", 0.0)) or 1e-9
-    rows = result.get("functions", [])
-    if functions:
-        rows = [{**r, "name": display_name(functions, r["name"], r["line"]) or r["name"]} for r in rows]
-    rows = [r for r in rows if r["name"] in candidates]
-    if not rows:
-        return None
-    share = min(1.0, rows[0]["attributed_s"] / wall)
-    return (rows[0]["name"], share) if share >= MIN_SHARE else None
+def loop_functions(counts: dict[str, dict[str, Any]], wall: float) -> list[dict[str, Any]]:
+    """The functions the script's loops call, dominant first: {name, share, calls, site}.
+
+    A function is a loop's when it is called at least twice, mostly from one place, and
+    its calls take at least ``MIN_SHARE`` of the run (``wall``: less its imports). Of those nested in one another (a
+    helper called inside the per-item function), only the outermost is a candidate: it is
+    the unit of work the user's loop hands out, and its helpers are pieces of it.
+    """
+    wall = max(wall, 1e-9)
+
+    def loop_like(name: str) -> bool:
+        c = counts.get(name)
+        if c is None or c["calls"] < 2 or c["total_s"] < MIN_SHARE * wall:
+            return False
+        sites = c.get("sites") or {}
+        return not sites or max(sites.values()) > ONE_PLACE_SHARE * sum(sites.values())
+
+    chosen: dict[str, dict[str, Any]] = {}
+    for name in (n for n in counts if loop_like(n)):
+        outermost = name
+        for ancestor in enclosing(counts, name):
+            if loop_like(ancestor):
+                outermost = ancestor
+        c = counts[outermost]
+        chosen[outermost] = {"name": outermost, "share": min(1.0, c["total_s"] / wall), "calls": int(c["calls"]),
+                             "site": call_site(c)}
+    return sorted(chosen.values(), key=lambda r: -r["share"])
 
 
-def pick_by_wall_time(counts: dict[str, dict[str, float]], candidates: set[str],
-                      wall: float) -> Optional[tuple[str, float]]:
-    """The candidate whose calls took the most wall time, waiting included."""
-    if not candidates or wall <= 0:
-        return None
-    name = max(candidates, key=lambda n: counts[n]["total_s"])
-    share = counts[name]["total_s"] / wall
-    return (name, share) if share >= MIN_SHARE else None
+def enclosing(counts: dict[str, dict[str, Any]], name: str) -> list[str]:
+    """The counted functions ``name`` runs inside, innermost first (by most of its calls)."""
+    chain: list[str] = []
+    current = name
+    while True:
+        parents = counts.get(current, {}).get("parents") or {}
+        total = sum(parents.values())
+        parent, calls = max(parents.items(), key=lambda kv: kv[1], default=("", 0))
+        if not parent or total == 0 or calls < INSIDE_SHARE * total or parent in chain or parent == name:
+            return chain
+        chain.append(parent)
+        current = parent
+
+
+def call_site(count: dict[str, Any]) -> str:
+    sites = count.get("sites") or {}
+    return max(sites.items(), key=lambda kv: kv[1])[0] if sites else ""
 
 
 def script_failure(finished: Finished, script: Path) -> ScriptFailed:
@@ -129,14 +154,29 @@ def script_failure(finished: Finished, script: Path) -> ScriptFailed:
                         finished.stderr.strip())
 
 
-def count_calls(script: Path, argv: list[str], functions: dict[str, FunctionDef], timeout: float,
-                workdir: Path) -> tuple[float, dict[str, dict[str, float]]]:
-    """Run the script once with every function in ``functions`` counted: (wall time, per-function counts)."""
-    spec = {"mode": "count", "script": str(script), "argv": argv, "functions": sorted(functions)}
+@dataclass(frozen=True)
+class Counted:
+    """What the count pass found: see host.mode_count."""
+
+    wall: float
+    functions: dict[str, dict[str, Any]]
+    import_s: float = 0.0
+    user_pools: list[dict[str, Any]] = field(default_factory=list)
+    profile: Optional[dict[str, Any]] = None  # scalene's, when it ran under scalene
+
+    @classmethod
+    def from_result(cls, result: dict[str, Any], profile: Optional[dict[str, Any]] = None) -> "Counted":
+        return cls(float(result["wall_s"]), result["functions"], float(result.get("import_s", 0.0)),
+                   list(result.get("user_pools", [])), profile)
+
+
+def count_calls(script: Path, argv: list[str], timeout: float, workdir: Path) -> Counted:
+    """Run the script once with every function counted."""
+    spec = {"mode": "count", "script": str(script), "argv": argv}
     finished = run_host(spec, timeout, workdir)
     if finished.returncode != 0:
         raise script_failure(finished, script)
-    return float(finished.result["wall_s"]), finished.result["functions"]
+    return Counted.from_result(finished.result)
 
 
 # Runs the host under scalene: a module run with -m cannot be scalene's program.
@@ -146,9 +186,8 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def count_under_scalene(script: Path, argv: list[str], functions: dict[str, FunctionDef], timeout: float,
-                        workdir: Path) -> Optional[tuple[float, dict[str, dict[str, float]], Optional[dict[str, Any]]]]:
-    """The count pass and the scalene profile from one run of the script: (wall, counts, profile).
+def count_under_scalene(script: Path, argv: list[str], timeout: float, workdir: Path) -> Optional[Counted]:
+    """The count pass and the scalene profile from one run of the script.
 
     One run instead of two saves a whole run of the script and an interpreter start. Scalene
     profiles only the script's own file, so the counting wrappers do not show in its rows;
@@ -159,8 +198,8 @@ def count_under_scalene(script: Path, argv: list[str], functions: dict[str, Func
     launcher, spec_path = workdir / "run_host.py", workdir / "count-spec.json"
     result_path, out = workdir / "count-result.json", workdir / "scalene.json"
     launcher.write_text(HOST_LAUNCHER, encoding="utf-8")
-    spec = {"mode": "count", "script": str(script), "argv": argv, "functions": sorted(functions),
-            "out": str(result_path), "python": sys.executable}
+    spec = {"mode": "count", "script": str(script), "argv": argv, "out": str(result_path),
+            "python": sys.executable}
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     command = [sys.executable, "-m", "scalene", "run", "-o", str(out), "--cpu-only",
                "--profile-only", str(script), "--program-path", str(script.parent),
@@ -176,7 +215,27 @@ def count_under_scalene(script: Path, argv: list[str], functions: dict[str, Func
         profile = json.loads(out.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    return float(result["wall_s"]), result["functions"], profile
+    return Counted.from_result(result, profile)
+
+
+# Modules whose pools fork workers: scalene's signal-driven sampling in a parent with a
+# pool of forked workers was seen to hang the run with no progress (a Pool(8).map of 20,000
+# tiny calls: killed after 120 s), so such scripts are counted without it.
+POOL_MODULES = ("multiprocessing", "concurrent.futures", "joblib", "loky", "dask")
+
+
+def starts_pools(script: Path) -> bool:
+    """Whether the script imports a module that starts pools of workers."""
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8"), filename=str(script))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        if any(n == m or n.startswith(m + ".") for n in names for m in POOL_MODULES):
+            return True
+    return False
 
 
 def with_nested(script: Path, functions: dict[str, FunctionDef]) -> dict[str, FunctionDef]:
@@ -190,48 +249,55 @@ def with_nested(script: Path, functions: dict[str, FunctionDef]) -> dict[str, Fu
 
 def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wanted: Optional[str],
            timeout: float, workdir: Path) -> Located:
-    """Pick the target among ``functions`` and the script's nested functions and named lambdas."""
+    """Find the loop's function among the script's functions (nested ones, named lambdas
+    and methods included) and those of the user's modules it imports."""
     functions = with_nested(script, functions)
-    if wanted:
+    if wanted and ":" not in wanted:
         wanted = resolve_function(functions, wanted, script.name).name
-    if not functions:
-        raise NothingToMeasure(f"{script.name} defines no top-level function; paradvise advises on a "
-                               "function that the script calls many times.")
-    counted = count_under_scalene(script, argv, functions, timeout, workdir)
-    if counted is not None:
-        wall, counts, profile = counted
-    else:  # scalene could not run it: count without it (a failing script fails here, with its error)
-        wall, counts = count_calls(script, argv, functions, timeout, workdir)
-        profile = None
+    counted = None if starts_pools(script) else count_under_scalene(script, argv, timeout, workdir)
+    if counted is None:  # scalene could not run it: count without it (a failing script fails here, with its error)
+        counted = count_calls(script, argv, timeout, workdir)
+    wall, counts, profile = counted.wall, counted.functions, counted.profile
+    # Imports are no loop's time (numpy's took 80% of a short script's run under scalene).
+    work_s = max(wall - counted.import_s, MIN_WORK_SHARE * wall)
+    loops = loop_functions(counts, work_s)
+    shown = [{k: r[k] for k in ("name", "share", "calls")} for r in loops[:CANDIDATES_SHOWN]]
 
-    def located(name: str, by: str, share: Optional[float]) -> Located:
+    def located(name: str, by: str) -> Located:
         evidence = scalene_evidence(profile, script, name, functions)
-        return Located(functions[name], wall, by, int(counts[name]["calls"]), float(counts[name]["total_s"]),
-                       share if share is not None else evidence.get("share"), evidence)
+        c = counts[name]
+        pool = next((p for p in counted.user_pools if p["function"] == name), None)
+        return Located(definition(functions, name, c), wall, by, int(c["calls"]), float(c["total_s"]),
+                       min(1.0, float(c["total_s"]) / max(work_s, 1e-9)), evidence, call_site(c), shown, pool)
 
     if wanted:
-        if counts[wanted]["calls"] == 0:
-            raise TargetNotFound(f"{wanted} is defined in {script.name} but the script never called it.")
-        return located(wanted, "--function", None)
-    # Only a function called more than once can be spread over workers.
-    candidates = {name for name, c in counts.items() if c["calls"] >= 2}
-    top = pick_from_scalene(profile, script, candidates, functions) if profile else None
-    if top is not None:
-        return located(top["name"], "scalene", top["percent"] / 100.0)
-    finished = run_host({"mode": "cprofile", "script": str(script), "argv": argv}, timeout, workdir)
-    if finished.returncode != 0:
-        raise script_failure(finished, script)
-    picked = pick_from_cprofile(finished.result, candidates, functions)
-    if picked is not None:
-        return located(picked[0], "cprofile", picked[1])
-    # Profilers see CPU work; a coroutine that mostly awaits shows up only in wall time.
-    picked = pick_by_wall_time(counts, candidates, wall)
-    if picked is not None:
-        return located(picked[0], "wall time", picked[1])
+        if counts.get(wanted, {}).get("calls", 0) == 0:
+            where = script.name if ":" not in wanted else f"the modules {script.name} imports"
+            raise TargetNotFound(f"{wanted} was not found in {where}, or the script never called it.")
+        return located(wanted, "--function")
+    if loops:
+        return located(loops[0]["name"], "call tree")
     raise NothingToMeasure(_nothing_message(script, wall, counts))
 
 
-def _nothing_message(script: Path, wall: float, counts: dict[str, dict[str, float]]) -> str:
+def definition(functions: dict[str, FunctionDef], name: str, count: dict[str, Any]) -> FunctionDef:
+    """The target's definition: from the script's source, or from its user's module's."""
+    if name in functions:
+        found = functions[name]
+    else:
+        from .user_modules import definitions_in
+
+        module = name.partition(":")[0]
+        found = definitions_in(count.get("file", ""), module).get(name) or FunctionDef(
+            name, int(count.get("line", 0)), bool(count.get("is_coroutine")), module=module,
+            file=count.get("file", ""))
+    return replace(found, is_generator=bool(count.get("is_generator", found.is_generator)))
+
+
+def _nothing_message(script: Path, wall: float, counts: dict[str, dict[str, Any]]) -> str:
+    if not counts:
+        return (f"{script.name} ran for {wall:.3f} s without calling any function of its own; paradvise "
+                "advises on a function called many times (for example once per item in a loop).")
     busiest = max(counts, key=lambda n: counts[n]["total_s"])
     if counts[busiest]["total_s"] > 0.5 * wall and counts[busiest]["calls"] < 2:
         return (f"{script.name} spends its time in {busiest}(), which runs only once; paradvise advises on "

@@ -41,7 +41,8 @@ def build_subject(recorder: Recorder, module: types.ModuleType, name: str, is_co
     subject = Subject(module=module, name=name, original=recorder.original, is_coroutine=is_coroutine,
                       style=style, items=[everything[i] for i in keep], catch=catch,
                       walls=[calls[i].wall for i in keep], in_event_loop=recorder.in_event_loop,
-                      restore=dict(recorder.state_at_start), recorded=recorded)
+                      restore=dict(recorder.state_at_start), recorded=recorded,
+                      is_generator=recorder.is_generator)
     return subject, len(everything)
 
 

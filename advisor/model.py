@@ -108,6 +108,12 @@ class Target(_JsonMixin):
     profile: dict[str, float] = field(default_factory=dict)
     per_call_spread_seconds: float = 0.0
     script_seconds: float = 0.0
+    call_site: str = ""  # "file:line" of the loop that calls the target
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # {name, share, calls}: what locate weighed
+    kind: str = "def"  # script.FunctionDef.kind: def, nested, lambda, method
+    is_generator: bool = False  # its calls are consumed: the loop's unit is list(target(x))
+    # The pool the script maps it with, as written: {executor, workers, chunksize, method, items, seconds, site}.
+    user_pool: Optional[dict[str, Any]] = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .analyse.breakdown import all_breakdowns
 from .analyse.classify import classify, fits_in
 from .analyse.dask_projection import summary as dask_summary
 from .analyse.model_fit import fit_all
-from .analyse.recommend import recommend
+from .analyse.recommend import recommend, with_user_pool
 from .errors import AdvisorError, HostFailed, Interrupted, ScriptFailed, UsageError
 from .launch import new_workdir, run_host
 from .locate import Located, locate, script_failure
@@ -101,7 +101,7 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
     path, source = read_script(options.script)
     tree = check_syntax(path, source)
     functions = top_level_functions(tree)
-    if options.function:
+    if options.function and ":" not in options.function:  # a user's module's is checked once it is imported
         require_function(tree, options.function, path)
     argv = [options.script, *options.args]
     machine = detect_machine()
@@ -197,6 +197,7 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         "folders": sorted({os.getcwd(), str(path.parent)}), "progress": str(progress_file),
         "main_guard": main_guard, "dask": options.dask if dask_workers else None, "dask_workers": dask_workers,
         "sample_every": 1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
+        "user_pool": located.user_pool,
     }
     seen = [0]
 
@@ -277,9 +278,12 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
         name=located.function.name, file=str(path), line=located.function.line, calls=m.items,
         per_call_seconds=m.typical_call_seconds, is_coroutine=located.function.is_coroutine,
         located_by=located.located_by, profile=dict(located.profile),
-        per_call_spread_seconds=m.per_call["mad"], script_seconds=located.script_seconds)
+        per_call_spread_seconds=m.per_call["mad"], script_seconds=located.script_seconds,
+        call_site=located.call_site, candidates=list(located.candidates), kind=located.function.kind,
+        is_generator=located.function.is_generator, user_pool=located.user_pool)
     classification = classify(m, machine.caches, located.profile)
     recommendation = recommend(m.trials, classification, m.exclusions, m.typical_call_seconds)
+    recommendation = with_user_pool(recommendation, m.trials, located.user_pool)
     data = DataProfile(arg_bytes=m.arg_bytes, result_bytes=m.result_bytes,
                        working_set_bytes=m.working_set_bytes, fits_in=fits_in(m.working_set_bytes, machine.caches),
                        items=m.items, items_measured=m.items_measured, measured_from=m.measured_from)
@@ -289,7 +293,7 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
         machine=machine, target=target, classification=classification, data=data, trials=m.trials,
         recommendation=recommendation, warnings=warnings,
         code=emit(recommendation, str(path), target.name, m.call_style, m.dask.get("scheduler"),
-                  target.is_coroutine),
+                  target.is_coroutine, target.kind, target.is_generator),
         script={"path": str(path), "cwd": os.getcwd()},
         overheads=dict(m.overheads), scaling=fit_all(m.trials, machine.usable_cpus),
         breakdown=all_breakdowns(m, classification.kind, machine.usable_cpus),

@@ -22,7 +22,10 @@ CAPTURE_DECORATOR = "__paradvise_capture_{}__"
 CAPTURE_BY_NAME = "__paradvise_capture_by_name__"
 
 # Kinds of function paradvise can replay.
-TOP_LEVEL, NESTED, LAMBDA = "def", "nested", "lambda"
+TOP_LEVEL, NESTED, LAMBDA, METHOD = "def", "nested", "lambda", "method"
+# Decorators that make a method something other than a function of its instance: a
+# property is no call in a loop, and a classmethod pickles as a bound method.
+NOT_REPLAYED_DECORATORS = ("property", "classmethod", "setter", "getter", "deleter", "cached_property")
 
 
 @dataclass(frozen=True)
@@ -40,16 +43,33 @@ class FunctionDef:
     is_coroutine: bool
     kind: str = TOP_LEVEL
     first_line: int = 0  # where its code object starts (co_firstlineno: the first decorator's line)
+    # Its work is done while the generator it returns is consumed (see capture.timed_generator).
+    is_generator: bool = False
+    # The user's module it is defined in, when not the script itself ("pkg.helpers"); its
+    # display name is then ``pkg.helpers:qualname`` (see user_modules.py).
+    module: str = ""
+    file: str = ""
+
+    @property
+    def qualname(self) -> str:
+        """The name within its module: ``score``, ``main.score``, ``Encoder.encode``."""
+        return self.name.rpartition(":")[2]
 
     @property
     def local_name(self) -> str:
         """The name it is bound to where it is defined (``inner`` for ``outer.inner``)."""
-        return self.name.rpartition(".")[2]
+        return self.qualname.rpartition(".")[2]
 
     @property
     def outer(self) -> str:
-        """The function it is defined in (``outer`` for ``outer.inner``); "" at module level."""
-        return self.name.rpartition(".")[0]
+        """The function it is defined in (``outer`` for ``outer.inner``); "" at module level
+        and for a method (its class is no scope a call can be made from)."""
+        return "" if self.kind == METHOD else self.qualname.rpartition(".")[0]
+
+    @property
+    def owner(self) -> str:
+        """A method's class (``Encoder`` for ``Encoder.encode``); "" for anything else."""
+        return self.qualname.rpartition(".")[0] if self.kind == METHOD else ""
 
     @property
     def code_line(self) -> int:
@@ -85,26 +105,44 @@ def top_level_functions(tree: ast.Module) -> dict[str, FunctionDef]:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             found[node.name] = FunctionDef(node.name, node.lineno, isinstance(node, ast.AsyncFunctionDef),
-                                           TOP_LEVEL, _first_line(node))
+                                           TOP_LEVEL, _first_line(node), is_generator(node))
     return found
 
 
-def replayable_functions(tree: ast.Module) -> dict[str, FunctionDef]:
+def is_generator(node: ast.AST) -> bool:
+    """Whether a ``def`` is a generator function: a ``yield`` in its own body, not a nested one's."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or isinstance(node, ast.AsyncFunctionDef):
+        return False
+    todo: list[ast.AST] = list(node.body)
+    while todo:
+        current = todo.pop()
+        if isinstance(current, (ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(current))
+    return False
+
+
+def replayable_functions(tree: ast.Module, module: str = "", file: str = "") -> dict[str, FunctionDef]:
     """Every function paradvise can replay, by display name (see ``FunctionDef``).
 
     Top-level ``def``s (as ``top_level_functions`` finds them), ``def``s nested in other
     functions (closures included), and lambdas bound to a plain name by an assignment at
     module level or inside a function. Class bodies are not searched: methods need their
-    instance. A name defined more than once (in both branches of an ``if``, say) is one
-    entry, at its first definition; every definition is wrapped, so calls add up.
+    instance, which travels with each call as its first argument. A name defined more
+    than once (in both branches of an ``if``, say) is one entry, at its first definition;
+    every definition is wrapped, so calls add up. ``module``: a user's module's name, which
+    prefixes each display name (``helpers:score``).
     """
     found: dict[str, FunctionDef] = {}
     for kind, name, node in _definitions(tree):
-        if kind != TOP_LEVEL and name not in found:
+        if name not in found:
             is_async = isinstance(node, ast.AsyncFunctionDef)
-            first = _first_line(node) if kind == NESTED else node.value.lineno  # type: ignore[attr-defined]
-            found[name] = FunctionDef(name, node.lineno, is_async, kind, first)
-    return {**found, **top_level_functions(tree)}
+            first = node.value.lineno if kind == LAMBDA else _first_line(node)  # type: ignore[attr-defined]
+            shown = f"{module}:{name}" if module else name
+            found[shown] = FunctionDef(shown, node.lineno, is_async, kind, first, is_generator(node), module, file)
+    return found
 
 
 def _first_line(node: ast.AST) -> int:
@@ -156,6 +194,8 @@ def _definitions(tree: ast.Module) -> Iterator[tuple[str, str, ast.stmt]]:
                     yield NESTED, ".".join(inner), node
                 yield from walk(node.body, inner, True, False)
             elif isinstance(node, ast.ClassDef):
+                if top:
+                    yield from _methods(node)
                 continue
             elif (bound := _lambda_name(node)) is not None:
                 yield LAMBDA, ".".join((*path, bound)), node
@@ -164,6 +204,17 @@ def _definitions(tree: ast.Module) -> Iterator[tuple[str, str, ast.stmt]]:
                     yield from walk(block, path, in_function, False)
 
     return walk(tree.body, (), False, True)
+
+
+def _methods(cls: ast.ClassDef) -> Iterator[tuple[str, str, ast.stmt]]:
+    """The methods of a module-level class that a loop can call on an instance (or statically)."""
+    for node in cls.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name.startswith("__"):
+            continue
+        names = {ast.unparse(d).rpartition(".")[2] for d in node.decorator_list}
+        if names & set(NOT_REPLAYED_DECORATORS):
+            continue
+        yield METHOD, f"{cls.name}.{node.name}", node
 
 
 def resolve_function(functions: dict[str, FunctionDef], name: str, script: str) -> FunctionDef:
@@ -187,60 +238,92 @@ def require_function(tree: ast.Module, name: str, path: Path) -> FunctionDef:
     return resolve_function(replayable_functions(tree), name, path.name)
 
 
-def _decorate(tree: ast.Module, functions: Iterable[str]) -> ast.Module:
-    """Add a capture decorator as the outermost decorator of each of ``functions``.
+def _decorate(tree: ast.Module, wanted: Callable[[str], bool], module: str = "") -> ast.Module:
+    """Add a capture decorator to each function whose display name ``wanted`` accepts.
 
     Done on the AST so line numbers, tracebacks and the rest of the file stay as written.
-    A top-level ``def f`` gets ``@__paradvise_capture_f__``; a nested ``def`` gets
-    ``@__paradvise_capture_by_name__("outer.inner")``, evaluated each time ``outer`` runs
-    (each new closure is wrapped by the same recorder); a lambda bound to a name is
-    wrapped in place: ``score = __paradvise_capture_by_name__("score")(lambda x: ...)``.
+    In the script, a top-level ``def f`` gets ``@__paradvise_capture_f__`` as its outermost
+    decorator; anything else gets ``@__paradvise_capture_by_name__("outer.inner")``,
+    evaluated each time the ``def`` runs (each new closure is wrapped by the same
+    recorder); a lambda bound to a name is wrapped in place:
+    ``score = __paradvise_capture_by_name__("score")(lambda x: ...)``. A method's goes
+    innermost, so a ``staticmethod`` around it still applies. In a user's module
+    (``module``) every wrapper is looked up by name (``helpers:score``).
     """
-    wanted = set(functions)
     for kind, name, node in _definitions(tree):
-        if name not in wanted:
+        shown = f"{module}:{name}" if module else name
+        if not wanted(shown):
             continue
-        if kind == TOP_LEVEL:
+        if kind == TOP_LEVEL and not module:
             decorator: ast.expr = ast.Name(id=CAPTURE_DECORATOR.format(name), ctx=ast.Load())
             ast.copy_location(decorator, node)
             node.decorator_list.insert(0, decorator)  # type: ignore[attr-defined]
             continue
-        lookup = ast.Call(func=ast.Name(id=CAPTURE_BY_NAME, ctx=ast.Load()), args=[ast.Constant(name)], keywords=[])
-        if kind == NESTED:
-            ast.copy_location(lookup, node)
-            node.decorator_list.insert(0, lookup)  # type: ignore[attr-defined]
-        else:
+        lookup = ast.Call(func=ast.Name(id=CAPTURE_BY_NAME, ctx=ast.Load()), args=[ast.Constant(shown)], keywords=[])
+        if kind == LAMBDA:
             value = node.value  # type: ignore[attr-defined]
             node.value = ast.copy_location(ast.Call(func=lookup, args=[value], keywords=[]), value)  # type: ignore
             ast.copy_location(lookup, value)
+            continue
+        ast.copy_location(lookup, node)
+        if kind == METHOD:
+            node.decorator_list.append(lookup)  # type: ignore[attr-defined]
+        else:
+            node.decorator_list.insert(0, lookup)  # type: ignore[attr-defined]
     return ast.fix_missing_locations(tree)
 
 
 def run_script(
     path: Path,
     argv: list[str],
-    wrappers: Optional[dict[str, Callable[[Any], Any]]] = None,
+    wrappers: Optional["Wrappers"] = None,
 ) -> types.ModuleType:
-    """Execute the script as ``__main__`` (like runpy.run_path), optionally wrapping one function.
+    """Execute the script as ``__main__`` (like runpy.run_path), optionally wrapping functions.
 
     ``argv`` is the full ``sys.argv`` (argv[0] as the user typed it, like python keeps it).
-    ``wrappers`` maps function display names (``replayable_functions``) to decorators applied to them.
+    ``wrappers`` maps display names (``replayable_functions``) to decorators applied to
+    them, in the script and in the user's own modules it imports (``user_modules``).
     Exceptions, including SystemExit, propagate.
     """
+    from .user_modules import install_finder
+
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(path))
     module = types.ModuleType("__main__")
     module.__dict__.update(
         __file__=str(path), __builtins__=__builtins__, __spec__=None, __loader__=None, __cached__=None
     )
-    if wrappers:
-        tree = _decorate(tree, wrappers)
-        for name, decorator in wrappers.items():
-            module.__dict__[CAPTURE_DECORATOR.format(name)] = decorator
-        module.__dict__[CAPTURE_BY_NAME] = dict(wrappers).__getitem__
+    if wrappers is not None:
+        tree = _decorate(tree, wrappers.__contains__)
+        for name, fn in top_level_functions(tree).items():
+            if name in wrappers:
+                module.__dict__[CAPTURE_DECORATOR.format(name)] = wrappers[name]
+        module.__dict__[CAPTURE_BY_NAME] = wrappers.__getitem__
+        install_finder([path.parent, Path.cwd()], path, wrappers)
     code = compile(tree, str(path), "exec")
     sys.argv = list(argv)
     sys.path[0] = os.path.dirname(str(path))
     sys.modules["__main__"] = module
     exec(code, module.__dict__)
     return module
+
+
+class Wrappers(dict):  # type: ignore[type-arg]
+    """Display name -> decorator: the functions to wrap, and how."""
+
+
+class AllWrappers(Wrappers):
+    """Wraps every function it is asked about, with a decorator made on first use by
+    ``factory(display_name)``: the count pass, which cannot know a user's module's
+    functions before the script imports it."""
+
+    def __init__(self, factory: Callable[[str], Callable[[Any], Any]]) -> None:
+        super().__init__()
+        self.factory = factory
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __missing__(self, name: str) -> Callable[[Any], Any]:
+        made = self[name] = self.factory(name)
+        return made

@@ -57,6 +57,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 SAMPLES = ROOT / "samples"
 WORKLOADS = BENCH / "workloads"
+REAL = BENCH / "real"  # real public code, each file citing its source (see bench/real/README.md)
 RESULTS = BENCH / "results"
 
 # The grid (CONTRACT: processes use fork; threads and asyncio are capped at the item count).
@@ -453,6 +454,9 @@ class Prepared:
     hot: str
     items: list[Any]
     teardown: Optional[Callable[[], None]] = None
+    # One iteration of the loop as the script makes it, when that is not ``HOT(item)``: a
+    # method on the script's instance, several arguments, a generator consumed (bench/real).
+    call: Optional[Callable[[Any], Any]] = None
     # Objects main() keeps alive during its loop. They matter: with a 4 MB array still
     # referenced, glibc keeps mmap-ing each 4 MB temporary, and numpy_arrays' loop runs
     # ~5x slower than when that array has been freed (the mmap threshold then rises).
@@ -462,6 +466,8 @@ class Prepared:
 def discover(only: Optional[str]) -> list[Workload]:
     found = [Workload(f"samples/{p.stem}", p) for p in sorted(SAMPLES.glob("*.py"))]
     found += [Workload(f"workloads/{p.stem}", p) for p in sorted(WORKLOADS.glob("*.py"))]
+    # Only the scripts: a real script's own helper modules say no HOT.
+    found += [Workload(f"real/{p.stem}", p) for p in sorted(REAL.glob("*.py")) if "\nHOT = " in p.read_text()]
     wanted = [part for part in (only or "").split(",") if part]
     if not wanted:
         return found
@@ -574,7 +580,8 @@ def prepare(workload: Workload, scale: int) -> tuple[Any, Prepared]:
     """Import the workload and build its items; raise LookupError to skip it with a reason."""
     module = load_module(workload.path)
     if hasattr(module, "items") and hasattr(module, "HOT"):
-        return module, Prepared(module.HOT, module.items(scale), getattr(module, "teardown", None))
+        return module, Prepared(module.HOT, module.items(scale), getattr(module, "teardown", None),
+                                call=getattr(module, "bench_call", None))
     adapter = SAMPLE_ADAPTERS.get(workload.path.stem)
     if adapter is None:
         raise LookupError("no items()/HOT and no adapter in bench/run.py SAMPLE_ADAPTERS")
@@ -665,10 +672,12 @@ def bench_workload(workload: Workload, cpus: int, repeats: int, quick: bool, sca
 
 def _time_everything(module: Any, prepared: Prepared, advice: Advice, cpus: int,
                      repeats: int, quick: bool) -> dict:
-    fn = getattr(module, prepared.hot)
+    fn = prepared.call or getattr(module, prepared.hot)
     items, is_coroutine = prepared.items, asyncio.iscoroutinefunction(fn)
     out: dict[str, Any] = {"hot": prepared.hot, "items": len(items), "is_coroutine": is_coroutine}
-    if advice.report and advice.report["target"]["name"] != prepared.hot:
+    if advice.report:
+        out["target_ok"] = target_matches(advice.report["target"]["name"], prepared.hot)
+    if advice.report and not out["target_ok"]:
         out["target_mismatch"] = advice.report["target"]["name"]
     elif advice.report and advice.report["target"]["calls"] != len(items):
         # The adapter no longer rebuilds what main() does (the sample changed?): say so.
@@ -750,6 +759,12 @@ def confirmation_entries(grid_entries: list[Entry], grid_results: list[Measured]
             _same_key(rec.config) == _same_key(e.config) for e in finalists if e.config):
         finalists.append(rec)
     return finalists
+
+
+def target_matches(advised: str, hot: str) -> bool:
+    """Whether the report's target is the loop's function: ``helpers:score`` is ``score``
+    imported from the script's helper module."""
+    return advised == hot or advised.rpartition(":")[2] == hot
 
 
 def _timeable(rec: Config, is_coroutine: bool) -> bool:
@@ -876,6 +891,20 @@ def summarize(rows: list[dict], default_names: list[str]) -> list[str]:
             wrong_note = f"; wrong answers (not counted) on {', '.join(wrong)}" if wrong else ""
             lines.append(f"default {name}: geometric mean {geomean([v for v, _, _ in ratios]):.2f}, "
                          f"worst {'>' if worst[2] else ''}{worst[0]:.2f} ({worst[1]}){bound}{wrong_note}")
+    targeted = [r for r in rows if "target_ok" in r]
+    if targeted:
+        missed = [r["workload"] for r in targeted if not r["target_ok"]]
+        lines.append(f"target is the loop's function in {len(targeted) - len(missed)} of {len(targeted)}"
+                     + (f" (not in {', '.join(missed)})" if missed else ""))
+    within = [r for r in rows if "regret" in r]
+    if within:
+        for group in ("real/", ""):
+            chosen = [r for r in within if r["workload"].startswith(group)]
+            if chosen:
+                ok = sum(1 for r in chosen if r["regret"] <= 1.2)
+                pool = [r for r in chosen if (r.get("default_ratios", {}).get("Pool()") or {}).get("ratio", 9) <= 1.2]
+                lines.append(f"within 1.2x of the best{' (real code)' if group else ' (all)'}: advice {ok} of "
+                             f"{len(chosen)}, Pool() {len(pool)} of {len(chosen)}")
     wrong = [r["workload"] for r in rows if r.get("wrong_advice")]
     if wrong:
         lines.append(f"WRONG ADVICE (results or module state differ from the serial loop's) for "

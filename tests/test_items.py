@@ -46,7 +46,7 @@ def test_several_arguments_map_as_args_kwargs_pairs():
 
 
 def test_call_counter_counts_outermost_calls_only():
-    from advisor.capture import CallCounter
+    from advisor.counting import CallCounter
 
     counter = CallCounter()
     holder = {}

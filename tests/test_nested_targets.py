@@ -25,7 +25,7 @@ from advisor.measure import describe_unpicklable
 from advisor.model import Recommendation
 from advisor.present.code import emit
 from advisor.present.rewrite import rewrite_source
-from advisor.script import (LAMBDA, NESTED, TOP_LEVEL, replayable_functions, resolve_function,
+from advisor.script import (LAMBDA, METHOD, NESTED, TOP_LEVEL, replayable_functions, resolve_function,
                             top_level_functions)
 from contract import check_contract
 
@@ -91,10 +91,12 @@ def test_display_names_and_kinds() -> None:
     assert kinds == {
         "top": TOP_LEVEL, "main": TOP_LEVEL, "square": LAMBDA, "guarded": LAMBDA,
         "main.inner": NESTED, "main.inner.deeper": NESTED, "main.sq": LAMBDA, "main.fetch": NESTED,
-        "main.in_loop": NESTED, "main.handler": LAMBDA,
+        "main.in_loop": NESTED, "main.handler": LAMBDA, "Top.method": METHOD,
     }
-    # Class bodies are not searched; a def under a module-level `if` is not a target itself.
-    assert not any("method" in n or "Local" in n or "helper" in n or n == "in_guard" for n in found)
+    # Methods of module-level classes are targets (the instance travels with each call);
+    # classes inside functions are not searched; a def under a module-level `if` is not a target itself.
+    assert not any("Local" in n or "helper" in n or n == "in_guard" for n in found)
+    assert found["Top.method"].owner == "Top" and found["Top.method"].outer == ""
 
 
 def test_lines_locals_and_coroutines() -> None:
@@ -119,7 +121,7 @@ def test_a_name_defined_twice_is_one_target_at_its_first_definition() -> None:
     source = ("def main(flag):\n    if flag:\n        f = lambda x: x\n"
               "    else:\n        def f(x):\n            return x\n")
     found = replayable_functions(ast.parse(source))
-    assert list(found) == ["main.f", "main"] and found["main.f"].kind == LAMBDA and found["main.f"].line == 3
+    assert sorted(found) == ["main", "main.f"] and found["main.f"].kind == LAMBDA and found["main.f"].line == 3
 
 
 def test_function_accepts_the_full_or_a_unique_local_name() -> None:

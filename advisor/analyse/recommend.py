@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
+from typing import Any, Optional
 
 from ..model import Classification, Recommendation, Trial
 from ..units import human_seconds as _us
@@ -153,3 +153,22 @@ def _stay_serial(serial: Trial, best_parallel: Optional[Trial], classification: 
                   f"{WORTHWHILE_SPEEDUP:.2f}x worth the change: {explanation}.")
     return Recommendation("serial", 1, None, None, 1.0, reason,
                           best_parallel.label if best_parallel else None)
+
+
+def with_user_pool(rec: Recommendation, trials: list[Trial], pool: Optional[dict[str, Any]]) -> Recommendation:
+    """Say how the script's own pool compares: its measured time beside serial's and the advice's."""
+    if not pool:
+        return rec
+    chunk = f", chunksize {pool['chunksize']}" if pool.get("chunksize") else ""
+    label = f"{pool['method'].split('.')[0]}({pool['workers']}){chunk}"
+    trials, _ = for_whole_loop(trials)
+    mine = next((t for t in trials if t.executor == pool["executor"] and t.workers == pool["workers"]
+                 and (t.chunksize or 1) == (pool.get("chunksize") or 1) and not t.blas_threads), None)
+    serial = next((t for t in trials if t.executor == "serial" and t.ok and t.seconds), None)
+    if mine is None or serial is None:
+        return replace(rec, reason=rec.reason + f" Your {label} could not be timed here.")
+    if not mine.ok or not mine.seconds:
+        return replace(rec, reason=rec.reason + f" Your {label} failed here ({mine.error}).")
+    note = (f" Your {label}, as the script maps it: {mine.seconds:.3g} s, against {serial.seconds:.3g} s "
+            f"serial ({(serial.seconds or 0.0) / mine.seconds:.2f}x).")
+    return replace(rec, reason=rec.reason + note)

@@ -53,7 +53,7 @@ def map_{name}(items):
     # The main guard below matters: worker processes may import this module.
     context = multiprocessing.get_context("{start_method}")
     with context.Pool(processes={workers}) as pool:
-        return pool.{map_name}({name}, items, chunksize={chunksize})
+        return pool.{map_name}({call}, items, chunksize={chunksize})
 ''',
     "dask": '''{dask_import}
 
@@ -61,7 +61,7 @@ def map_{name}(items):
 def map_{name}(items):
     # The main guard below matters: Dask's worker processes may import this module.
     {dask_with}
-        return client.gather(client.map({name}, items, pure=False))
+        return client.gather(client.map({call}, items, pure=False))
 ''',
     "dask_chunked": '''{dask_import}
 
@@ -94,7 +94,7 @@ def map_{name}(items):
 def map_{name}(items):
     # One subinterpreter per worker, each with its own GIL (Python 3.14+).
     with InterpreterPoolExecutor(max_workers={workers}) as pool:
-        return list(pool.map({name}, items, chunksize={chunksize}))
+        return list(pool.map({call}, items, chunksize={chunksize}))
 ''',
     "asyncio": '''import asyncio
 
@@ -139,34 +139,47 @@ def _template_key(rec: Recommendation) -> str:
 
 
 def emit(rec: Recommendation, script: str, name: str, call_style: str = "single",
-         dask_address: Optional[str] = None, is_coroutine: bool = True) -> str:
+         dask_address: Optional[str] = None, is_coroutine: bool = True, kind: str = "def",
+         is_generator: bool = False) -> str:
     """Python source for ``rec``; ``call_style`` "star" means items are argument tuples.
 
     ``dask_address``: the scheduler the Dask trials used ("local" or None: a LocalCluster).
     ``is_coroutine`` False with asyncio: a blocking function, awaited via asyncio.to_thread.
+    ``name`` is the target's display name: ``score``, ``main.score`` (defined inside
+    main()), ``Encoder.encode`` (a method, ``kind`` "method": its items start with the
+    instance), ``helpers:score`` (in the user's module ``helpers``). A generator function
+    is consumed by a module-level helper, which pools can send like any function.
     """
-    outer, _, name = name.rpartition(".")  # "main.score": score, defined inside main()
+    module, _, qualname = name.rpartition(":")
+    module = module or Path(script).stem
+    owner, _, name = qualname.rpartition(".")
+    outer = "" if kind == "method" else owner  # "main.score": score, defined inside main()
+    call = f"{owner}.{name}" if kind == "method" else name
+    imported = owner if kind == "method" else name
     key = _template_key(rec)
     star = call_style == "star"
+    head = in_scope_note(outer, name) if outer else import_line(module, imported)
+    if is_generator and not outer:
+        head += CONSUMER.format(name=name, call=call)
+        call = f"consume_{name}"
     fields = {
-        "module": Path(script).stem, "name": name, "workers": rec.workers,
+        "module": module, "name": name, "workers": rec.workers,
         "chunksize": rec.chunksize or 1, "start_method": rec.start_method or "fork",
-        "call": name, "map_name": "starmap" if star else "map",
+        "call": call, "map_name": "starmap" if star else "map",
         "batch_size": rec.chunksize if rec.chunksize and rec.chunksize > 1 else '"auto"',
         "joblib_args": "*x" if star else "x", "outer": outer, "awaited": "await " if key == "asyncio" else "",
-        "summary": summary(rec),
-        "import_line": in_scope_note(outer, name) if outer else import_line(Path(script).stem, name),
+        "summary": summary(rec), "import_line": head,
         **dask_fields(rec.workers, dask_address),
     }
     body = TEMPLATES[key].format(**fields)
     if key == "asyncio" and not is_coroutine:
-        body = body.replace(f"await {name}(x)", f"await asyncio.to_thread({name}, x)")
+        body = body.replace(f"await {call}(x)", f"await asyncio.to_thread({call}, x)")
     if star and key != "processes":
-        body = body.replace(f"{name}(x)", f"{name}(*x)").replace(f"pool.map({name}, items)",
-                                                                   f"pool.map(lambda x: {name}(*x), items)")
-        body = body.replace(f"client.map({name}, items", f"client.map(lambda x: {name}(*x), items")
+        body = body.replace(f"{call}(x)", f"{call}(*x)").replace(f"pool.map({call}, items)",
+                                                                   f"pool.map(lambda x: {call}(*x), items)")
+        body = body.replace(f"client.map({call}, items", f"client.map(lambda x: {call}(*x), items")
     if key == "interpreters" and star:
-        body = body.replace(f"pool.map({name}, items", f"pool.map(lambda x: {name}(*x), items")
+        body = body.replace(f"pool.map({call}, items", f"pool.map(lambda x: {call}(*x), items")
     if rec.blas_threads:
         body = with_blas_limit(body, rec.blas_threads)
     if outer:
@@ -174,6 +187,15 @@ def emit(rec: Recommendation, script: str, name: str, call_style: str = "single"
         return HEADER.format(**fields) + body + FOOTER["in_scope"].format(**fields)
     footer = FOOTER["asyncio" if key == "asyncio" else "default"].format(**fields)
     return HEADER.format(**fields) + body + footer
+
+
+# A generator function's work happens while it is consumed: that is what is mapped.
+CONSUMER = """
+
+
+def consume_{name}(*args, **kwargs):
+    # {name} is a generator function: the loop's unit of work is consuming what it yields.
+    return list({call}(*args, **kwargs))"""
 
 
 def with_blas_limit(body: str, threads: int) -> str:

@@ -24,6 +24,19 @@ class StarCall:
 
 
 @dataclass(frozen=True)
+class Consume:
+    """A generator function called as a loop consumes it: the replay is ``list(fn(...))``.
+
+    Picklable when ``fn`` is (by reference), so process pools can run it too.
+    """
+
+    fn: Callable[..., Any]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return list(self.fn(*args, **kwargs))
+
+
+@dataclass(frozen=True)
 class AsyncStarCall:
     fn: Callable[..., Any]
 

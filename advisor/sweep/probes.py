@@ -63,10 +63,12 @@ def probe_items(items: Sequence[Any], durations: Sequence[float]) -> tuple[list[
     with those durations."""
     chosen: list[Any] = []
     times: list[float] = []
+    total = 0.0
     for item, seconds in zip(items, durations):
         chosen.append(item)
         times.append(seconds)
-        if sum(times) >= GIL_PROBE_SECONDS and len(chosen) >= 2:
+        total += seconds
+        if total >= GIL_PROBE_SECONDS and len(chosen) >= 2:
             break
     return chosen, times
 

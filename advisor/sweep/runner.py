@@ -11,6 +11,7 @@ import math
 import multiprocessing
 import pickle
 import statistics
+import sys
 import time
 import types
 from dataclasses import dataclass, field, replace
@@ -97,6 +98,9 @@ class SweepOptions:
     # the script has a multithreaded BLAS loaded (see Sweep.blas_variants).
     blas_variants: bool = True
     l2_bytes: int = 0  # per-core L2, to cap chunk sizes for large items (0: unknown)
+    # The pool the script itself maps the target with (user_pools.UserPool as JSON): it is
+    # timed right after serial, so the advice can say how the user's own choice compares.
+    user_pool: Optional[dict[str, Any]] = None
 
 
 @dataclass
@@ -115,18 +119,39 @@ class Subject:
     walls: list[float] = field(default_factory=list)  # recorded wall time of each item's real call
     in_event_loop: bool = False  # a plain function the script called from inside an event loop
     total_items: int = 0  # calls in the whole loop; more than ``items`` when trials use a subset
+    is_generator: bool = False  # a generator function: each call is consumed (items.Consume)
 
     def prepare_child(self) -> Callable[[Any], Any]:
         """In a trial child: put the loop-start state back and return the function to map."""
         for name, blob in self.restore.items():
             self.module.__dict__[name] = pickle.loads(blob)
-        # Bind the unwrapped function under its own name so pools pickle it by reference
-        # (a nested function, "main.score", has no module-level name to bind).
-        if self.name.isidentifier():
-            setattr(self.module, self.name, self.original)
+        bind_original(self.module, self.name, self.original)
         if self.is_coroutine or self.in_event_loop:
             asyncio.events._set_running_loop(None)  # the script's loop belongs to the parent
-        return items_mod.mappable(self.original, self.style, self.is_coroutine, self.catch)
+        fn = items_mod.Consume(self.original) if self.is_generator else self.original
+        return items_mod.mappable(fn, self.style, self.is_coroutine, self.catch)
+
+
+def bind_original(script: types.ModuleType, name: str, original: Callable[..., Any]) -> None:
+    """Put the unwrapped function where pickle looks for it, so pools send it by reference.
+
+    ``score`` in the script; ``helpers:score`` in the user's module ``helpers``; a method
+    ``Encoder.encode`` on its class (a staticmethod stays one). A nested function,
+    ``main.score``, has no such place: pickle cannot send it, cloudpickle can.
+    """
+    module_name, _, qualname = name.rpartition(":")
+    module = sys.modules.get(module_name) if module_name else script
+    if module is None:
+        return
+    owner_name, _, local = qualname.rpartition(".")
+    if not owner_name:
+        if local.isidentifier():
+            setattr(module, local, original)
+        return
+    owner = getattr(module, owner_name, None)
+    if isinstance(owner, type) and local in owner.__dict__:
+        raw = owner.__dict__[local]
+        setattr(owner, local, staticmethod(original) if isinstance(raw, staticmethod) else original)
 
 
 class Clock:
@@ -444,6 +469,7 @@ class Sweep:
             return self.trials
         load = facts.workload(self.subject, serial.seconds, self.options)
         planned = space.plan(load, self.options.executors, self.options.start_method)
+        self.time_user_pool(serial.seconds, len(planned), on_trial)
         blas_done = False
         for index, config in enumerate(planned):
             if self.far_behind(config.executor):
@@ -475,6 +501,25 @@ class Sweep:
         if not self.projecting():  # projecting re-times serial and the finalists side by side itself
             self.confirm()
         return self.trials
+
+    def user_pool_config(self) -> Optional[space.Config]:
+        pool = self.options.user_pool
+        if not pool or pool["executor"] not in self.options.executors:
+            return None
+        method = self.options.start_method if pool["executor"] == "processes" else None
+        return space.Config(pool["executor"], int(pool["workers"]), pool.get("chunksize"), method)
+
+    def time_user_pool(self, serial_s: float, configs_left: int, on_trial: Callable[[Trial], None]) -> None:
+        """The script's own configuration, measured before the plan: whatever else fits, the
+        advice must say how it compares (one run is enough to show a 100x mistake)."""
+        config = self.user_pool_config()
+        if config is None:
+            return
+        pool = self.options.user_pool or {}
+        share = len(self.subject.items) / max(1, int(pool.get("items") or 1))
+        trial = self.measure(config, float(pool.get("seconds") or serial_s) * share, configs_left + 1)
+        self.trials.append(trial)
+        on_trial(trial)
 
     def _try(self, config: space.Config, estimate_s: float, configs_left: int,
              on_trial: Callable[[Trial], None]) -> None:

@@ -1,0 +1,97 @@
+"""The user's own modules: functions the script imports from files of its project.
+
+In real projects the hot function usually lives in the user's package, not in the script
+(``from helpers import score``). Those modules are wrapped as the script is: an import
+hook finds each module loaded from a file under the script's folder (or the working
+directory) that is not part of Python or of an installed package, and adds the capture
+decorators to its source before compiling it. Their display names are
+``module:qualname`` (``helpers:score``, ``pkg.text:Tokenizer.encode``).
+
+The hook compiles from source and writes no bytecode cache, so nothing is written into
+the user's folders.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.abc
+import importlib.machinery
+import site
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+_ADVISOR_DIR = Path(__file__).resolve().parent
+
+
+def not_user_code() -> list[Path]:
+    """Folders whose files are Python's or installed packages', never the user's own."""
+    places = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages()}
+    places.update(p for p in sysconfig.get_paths().values() if p)
+    return [Path(p).resolve() for p in places if p] + [_ADVISOR_DIR]
+
+
+def is_user_file(path: Path, roots: Sequence[Path], excluded: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    if any(resolved.is_relative_to(place) for place in excluded):
+        return False
+    return any(resolved.is_relative_to(root) for root in roots)
+
+
+class WrappingLoader(importlib.machinery.SourceFileLoader):
+    """Loads a user's module with the capture decorators added to its source."""
+
+    def __init__(self, fullname: str, path: str, wrappers: Any) -> None:
+        super().__init__(fullname, path)
+        self.wrappers = wrappers
+
+    def get_code(self, fullname: str) -> Any:
+        # Always from source: a cached .pyc would be the module without the decorators.
+        from .script import CAPTURE_BY_NAME, _decorate
+
+        source = self.get_data(self.path)
+        tree = ast.parse(source, filename=self.path)
+        tree = _decorate(tree, self.wrappers.__contains__, module=fullname)
+        return compile(tree, self.path, "exec", dont_inherit=True)
+
+    def exec_module(self, module: Any) -> None:
+        from .script import CAPTURE_BY_NAME
+
+        module.__dict__[CAPTURE_BY_NAME] = self.wrappers.__getitem__
+        super().exec_module(module)
+
+
+class UserModuleFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, roots: Sequence[Path], script: Path, wrappers: Any) -> None:
+        self.roots = [Path(r).resolve() for r in roots]
+        self.script = script.resolve()
+        self.excluded = not_user_code()
+        self.wrappers = wrappers
+
+    def find_spec(self, fullname: str, path: Optional[Sequence[str]], target: Any = None) -> Any:
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader) or not spec.origin:
+            return None
+        origin = Path(spec.origin)
+        if origin.resolve() == self.script or not is_user_file(origin, self.roots, self.excluded):
+            return None
+        spec.loader = WrappingLoader(fullname, spec.origin, self.wrappers)
+        return spec
+
+
+def install_finder(roots: Sequence[Path], script: Path, wrappers: Any) -> None:
+    """Wrap functions of the user's modules the script imports from now on (host process only)."""
+    sys.meta_path.insert(0, UserModuleFinder(roots, script, wrappers))
+
+
+def definitions_in(file: str, module: str) -> dict[str, Any]:
+    """The replayable functions of a user's module file, by display name (``mod:qualname``)."""
+    from .script import replayable_functions
+
+    if not file:
+        return {}
+    try:
+        tree = ast.parse(Path(file).read_text(encoding="utf-8"), filename=file)
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    return replayable_functions(tree, module, file)
