@@ -148,10 +148,60 @@ def advise(fn: Optional[Callable[P, R]] = None, *, budget: Optional[float] = Non
             raise ValueError(f"advise({label}=...) must be a positive number of seconds")
 
     def decorate(target: Callable[P, R]) -> Advised[P, R]:
+        if is_method(target):  # obj.score.map(items) must pass obj: see AdvisedMethod
+            return cast("Advised[P, R]", AdvisedMethod(target, Advisor(target, budget, chosen, timeout, star=True)))
         Advisor(target, budget, chosen, timeout).attach()
         return cast("Advised[P, R]", target)
 
     return decorate(fn) if fn is not None else decorate
+
+
+def is_method(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` is being defined in a class body (``Scorer.score``, not ``main.<locals>.score``)."""
+    qualname = getattr(fn, "__qualname__", "")
+    owner = qualname.rpartition(".")[0]
+    return bool(owner) and not owner.endswith("<locals>")
+
+
+class AdvisedMethod:
+    """``@advise`` on a method: ``obj.score(x)`` is the method as written; ``obj.score.map(items)``
+    maps it over ``items`` with ``obj`` bound, tuned like ``f.starmap`` over ``(obj, item)``,
+    so the instance travels with each call to a worker process."""
+
+    def __init__(self, fn: Callable[..., Any], advisor: "Advisor") -> None:
+        self.fn, self.advisor = fn, advisor
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    def __get__(self, obj: Any, owner: Optional[type] = None) -> Any:
+        if obj is None:
+            return self.fn  # Class.score: the plain function (so pickle finds it by name)
+        return BoundAdvised(self, obj)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+
+class BoundAdvised:
+    """``obj.score`` for an advised method: callable as the method, with ``map``/``starmap``."""
+
+    def __init__(self, method: AdvisedMethod, obj: Any) -> None:
+        self._method, self._obj = method, obj
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._method.fn(self._obj, *args, **kwargs)
+
+    def map(self, iterable: Iterable[Any]) -> list[Any]:
+        return self._method.advisor.map((self._obj, x) for x in iterable)
+
+    def starmap(self, iterable: Iterable[Sequence[Any]]) -> list[Any]:
+        return self._method.advisor.map((self._obj, *args) for args in iterable)
+
+    def report(self) -> Report:
+        return self._method.advisor.report()
+
+    @property
+    def plan(self) -> Optional[Plan]:
+        return self._method.advisor.plan
 
 
 def _check_executors(executors: Optional[Sequence[str]]) -> tuple[str, ...]:
@@ -177,7 +227,8 @@ class Advisor:
     """The per-function state behind ``f.map``: plans per size class, warm pools, the last report."""
 
     def __init__(self, fn: Callable[..., Any], budget: Optional[float] = None,
-                 executors: Sequence[str] = DEFAULT_EXECUTORS, timeout: Optional[float] = None) -> None:
+                 executors: Sequence[str] = DEFAULT_EXECUTORS, timeout: Optional[float] = None,
+                 star: bool = False) -> None:
         if not isinstance(fn, types.FunctionType):
             raise TypeError(f"@advise decorates plain Python functions (def), not {type(fn).__name__}")
         if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
@@ -191,15 +242,30 @@ class Advisor:
         self._last_size: Optional[str] = None
         self._function_fp: Optional[str] = None
         self._lock = threading.RLock()
-        self.runners = RunnerSet(fn, _warn_once)
+        # ``star``: items are argument tuples, each call ``fn(*item)`` (``f.starmap``, methods).
+        self.star = star
+        self.runners = RunnerSet(fn, _warn_once, star=star)
         self.plan: Optional[Plan] = None
         self.attached = False
+        self._starred: Optional[Advisor] = None
+
+    def _call(self, fn: Callable[..., Any], item: Any) -> Any:
+        return fn(*item) if self.star else fn(item)
+
+    def starmap(self, iterable: Iterable[Sequence[Any]]) -> list[Any]:
+        """``[f(*args) for args in iterable]``, tuned and cached apart from ``f.map``."""
+        if self.star:
+            return self.map(iterable)
+        if self._starred is None:
+            self._starred = Advisor(self.fn, self.budget, self.executors, self.timeout, star=True)
+        return self._starred.map(iterable)
 
     def attach(self) -> None:
         fn = self.fn
         if "__wrapped__" not in fn.__dict__:
             fn.__wrapped__ = _twin(fn)  # type: ignore[attr-defined]
         fn.map = self.map  # type: ignore[attr-defined]
+        fn.starmap = self.starmap  # type: ignore[attr-defined]
         fn.report = self.report  # type: ignore[attr-defined]
         fn.tune = self.tune  # type: ignore[attr-defined]
         fn.plan = None  # type: ignore[attr-defined]
@@ -210,14 +276,14 @@ class Advisor:
     # -- f.map ---------------------------------------------------------------------------
     def map(self, iterable: Iterable[Any]) -> list[Any]:
         """``[f(x) for x in iterable]``, in input order, run by the plan for this input size."""
-        items = list(iterable)
+        items = [tuple(x) for x in iterable] if self.star else list(iterable)
         current = mode()
         if current == "off":
             self._use(serial_plan("off"))
-            return [self.fn(x) for x in items]
+            return [self._call(self.fn, x) for x in items]
         if current == "record":
             self._use(serial_plan("record"))
-            return [self._record_call(x) for x in items]
+            return [self._call(self._record_call, x) for x in items]
         if not items:
             return []
         size = _size_class(len(items))
@@ -282,7 +348,7 @@ class Advisor:
     def _tune_serially(self, items: list[Any], size: str) -> list[Any]:
         recorder = Recorder()
         call = recorder.wrap(self.fn)
-        results = [call(x) for x in items]  # an exception ends the map here, as in a serial loop
+        results = [self._call(call, x) for x in items]  # an exception ends the map here, as in a serial loop
         recorder.finish()
         self._tune_from(recorder, size)
         return results
@@ -311,7 +377,7 @@ class Advisor:
         from .cache import entry_key, function_fingerprint
 
         if self._function_fp is None:
-            self._function_fp = function_fingerprint(self.fn)
+            self._function_fp = function_fingerprint(self.fn) + ("*" if self.star else "")
         return entry_key(self._function_fp, machine_fp(), size)
 
     def _from_cache(self, size: str) -> Optional[Plan]:

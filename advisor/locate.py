@@ -161,13 +161,14 @@ class Counted:
     wall: float
     functions: dict[str, dict[str, Any]]
     import_s: float = 0.0
+    counting_s: float = 0.0  # what the counters added to the run
     user_pools: list[dict[str, Any]] = field(default_factory=list)
     profile: Optional[dict[str, Any]] = None  # scalene's, when it ran under scalene
 
     @classmethod
     def from_result(cls, result: dict[str, Any], profile: Optional[dict[str, Any]] = None) -> "Counted":
         return cls(float(result["wall_s"]), result["functions"], float(result.get("import_s", 0.0)),
-                   list(result.get("user_pools", [])), profile)
+                   float(result.get("counting_s", 0.0)), list(result.get("user_pools", [])), profile)
 
 
 def count_calls(script: Path, argv: list[str], timeout: float, workdir: Path) -> Counted:
@@ -258,8 +259,9 @@ def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wan
     if counted is None:  # scalene could not run it: count without it (a failing script fails here, with its error)
         counted = count_calls(script, argv, timeout, workdir)
     wall, counts, profile = counted.wall, counted.functions, counted.profile
-    # Imports are no loop's time (numpy's took 80% of a short script's run under scalene).
-    work_s = max(wall - counted.import_s, MIN_WORK_SHARE * wall)
+    # Imports are no loop's time (numpy's took 80% of a short script's run under scalene),
+    # and neither is what counting every call added.
+    work_s = max(wall - counted.import_s - counted.counting_s, MIN_WORK_SHARE * wall)
     loops = loop_functions(counts, work_s)
     shown = [{k: r[k] for k in ("name", "share", "calls")} for r in loops[:CANDIDATES_SHOWN]]
 

@@ -131,6 +131,7 @@ class UnpicklableTarget:
     reason: str  # why each of ``excluded`` is ruled out
     excluded: tuple[str, ...]
     joblib_instead: bool = False  # processes were asked for; joblib is measured in their place
+    trampoline: bool = False  # fork process pools run it through items.REGISTRY instead
 
 
 def target_pickle_error(subject: Subject, timeout: float) -> Optional[str]:
@@ -175,6 +176,14 @@ def unpicklable_target(subject: Subject, options: SweepOptions, fallback: bool) 
     if error is None:
         return None
     what = describe_unpicklable(subject.original, subject.name, error)
+    if "processes" in options.executors and options.start_method == "fork" and (
+            "fork" in multiprocessing.get_all_start_methods()):
+        skipped = "; subinterpreters are skipped" if "interpreters" in options.executors else ""
+        message = (f"{what}; pickle cannot send it to worker processes, so process pools run it through a "
+                   "module-level function their workers inherit when forked (the fork start method only; "
+                   f"spawn and forkserver cannot){skipped}.")
+        return UnpicklableTarget(message, f"{what}, which pickle cannot send to worker processes",
+                                 tuple(e for e in ("interpreters",) if e in options.executors), trampoline=True)
     excluded = tuple(e for e in PICKLING_EXECUTORS if e in options.executors or e == "processes")
     instead = fallback and "processes" in options.executors and joblib_available()
     skipped = "process pools and subinterpreters are skipped" if "interpreters" in options.executors \
@@ -233,6 +242,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     joblib is measured in place of the process pools.
     """
     started = time.monotonic()
+    load_before = machine_load()
     backends.preload(options.executors)
     clock = Clock(options.budget_s)  # the probes count against the budget too
     subject, recorded_items = build_subject(recorder, module, name, is_coroutine, options.budget_s,
@@ -242,6 +252,9 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     problem = unpicklable_target(subject, options, cloudpickle_fallback)
     if problem is not None:
         options = without_pickling(options, problem)
+        if problem.trampoline:
+            subject.by_registry = True
+            options = replace(options, start_methods=("fork",))
         on_event({"exclusions": dict.fromkeys(problem.excluded, problem.reason),
                   "warnings": [Warning("unpicklable-target", problem.message).to_json()]})
     facts, sizes = run_probes(subject, recorder, options, process_dispatch=bool(problem and problem.joblib_instead))
@@ -263,6 +276,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     found = [w for w in sweep.warnings if not (seen and w.code == "side-effect-io")]
     warnings = state_warnings(sweep, recorder, name, problem) + seen + found + stability_warnings(trials)
     warnings += result_warnings(trials, sweep)
+    warnings += busy_machine_warnings(load_before, machine_load(), options.usable_cpus)
     thread_wall = sum(c.wall for c in recorder.calls) or 1e-9
     per_call = per_call_stats(recorder.calls)
     per_call["total"] = max(per_call["total"], recorder.wall_total)  # every call, not only the recorded
@@ -317,6 +331,38 @@ def state_warnings(sweep: Sweep, recorder: Recorder, name: str,
             f"{errors} of {len(recorder.calls)} recorded calls raised (for example {sample}); "
             "exceptions are compared across configurations like results.")))
     return out
+
+
+# Other programs using this much CPU (in CPUs' worth) while the sweep ran make its parallel
+# timings pessimistic: a worker waits for a CPU that serial never needed.
+BUSY_CPUS = 0.5
+
+
+def machine_load() -> tuple[float, float, float]:
+    """(wall clock, CPU seconds all programs used, CPU seconds this process and its waited-for
+    children used): two readings give the CPU others took in between."""
+    import os
+
+    import psutil
+
+    times = psutil.cpu_times()
+    busy = sum(getattr(times, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
+    own = os.times()
+    return time.monotonic(), busy, own.user + own.system + own.children_user + own.children_system
+
+
+def busy_machine_warnings(before: tuple[float, float, float], after: tuple[float, float, float],
+                          usable_cpus: int) -> list[Warning]:
+    """``busy-machine`` when other programs took a CPU's worth of time or more during the sweep."""
+    wall = after[0] - before[0]
+    others = ((after[1] - before[1]) - (after[2] - before[2])) / max(wall, 1e-9)
+    if wall <= 0 or others < BUSY_CPUS:
+        return []
+    return [Warning("busy-machine", (
+        f"Other programs used about {others:.1f} of this machine's CPUs while paradvise measured "
+        f"({usable_cpus} usable): parallel configurations had fewer CPUs than they will on a quiet "
+        "machine, so their speedups here are low and close calls may go the other way. Run again when "
+        "the machine is quieter to confirm."))]
 
 
 def side_effect_warnings(recorder: Recorder, name: str) -> list[Warning]:

@@ -9,6 +9,7 @@ import atexit
 import os
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
@@ -24,10 +25,25 @@ class _Chunked:
         return [self.fn(x) for x in chunk]
 
 
-class RunnerSet:
-    """One warm pool per (executor, workers, start method) of one function; closed at exit."""
+@dataclass(frozen=True)
+class ArgsCall:
+    """``fn(*item)``: what ``f.starmap`` maps over argument tuples (picklable when ``fn`` is)."""
 
-    def __init__(self, fn: Callable[..., Any], warn: Callable[[str, str], None]) -> None:
+    fn: Callable[..., Any]
+
+    def __call__(self, item: tuple[Any, ...]) -> Any:
+        return self.fn(*item)
+
+
+class RunnerSet:
+    """One warm pool per (executor, workers, start method) of one function; closed at exit.
+
+    ``star``: items are argument tuples, mapped as ``fn(*item)`` (``f.starmap``).
+    """
+
+    def __init__(self, fn: Callable[..., Any], warn: Callable[[str, str], None], star: bool = False) -> None:
+        self.target = fn  # what workers must be able to load by reference
+        fn = ArgsCall(fn) if star else fn
         self.fn, self.warn = fn, warn  # warn(tag, message): once per tag, as the decorator does
         self.pools: dict[tuple[str, int, Optional[str]], Any] = {}
         self.pid = os.getpid()
@@ -53,12 +69,12 @@ class RunnerSet:
             import pickle
 
             try:
-                self.by_reference = pickle.loads(pickle.dumps(self.fn)) is self.fn
+                self.by_reference = pickle.loads(pickle.dumps(self.target)) is self.target
             except Exception:  # noqa: BLE001 - any failure means workers could not load it
                 self.by_reference = False
             if not self.by_reference:
-                self.warn(f"pickle:{self.fn.__qualname__}", (
-                    f"{self.fn.__qualname__} cannot be sent to worker processes by name; it runs serially."))
+                self.warn(f"pickle:{self.target.__qualname__}", (
+                    f"{self.target.__qualname__} cannot be sent to worker processes by name; it runs serially."))
         return self.by_reference
 
     def _run_processes(self, pool: Any, plan: Plan, items: list[Any]) -> list[Any]:
@@ -79,7 +95,7 @@ class RunnerSet:
         with self._lock:
             pool = self.pools.get(config)
             if pool is None:
-                pool = self.pools[config] = _new_pool(plan, self.fn)
+                pool = self.pools[config] = _new_pool(plan, self.target)
         return pool
 
     def _drop(self, plan: Plan) -> None:

@@ -108,7 +108,7 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
     dask_workers = dask_cluster_workers(options.dask, machine.usable_cpus) if "dask" in options.executors else 0
     workdir = new_workdir()
     try:
-        progress.stage("Locating the hot function (scalene)")
+        progress.stage("Locating the loop (call tree, scalene)")
         located = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir)
         calls, loop_s = located.calls, located.loop_seconds
         budget = options.budget_s or default_budget(loop_s, machine.usable_cpus) + DASK_TRIALS_IN_DEFAULT_BUDGET * dask_trial_s(

@@ -15,7 +15,7 @@ CACHE_LEVELS = {"L1d", "L2", "L3", "RAM"}
 WARNING_CODES = {
     "global-state-mutation", "unpicklable-target", "results-differ", "nondeterministic-results",
     "blas-oversubscription", "too-short-to-parallelize", "unstable-measurements",
-    "missing-main-guard", "side-effect-io", "target-error",
+    "missing-main-guard", "side-effect-io", "target-error", "busy-machine",
 }
 
 # Contract type names -> predicate. JSON has one number type, so a float field may hold an
@@ -63,6 +63,8 @@ TOP_FIELDS = {
     "target.calls": "int",
     "target.per_call_seconds": "float",
     "target.is_coroutine": "bool",
+    "target.call_site": "str",
+    "target.candidates": "list",
     "classification.kind": "str",
     "classification.evidence": "object",
     "data.arg_bytes": "int",

@@ -44,6 +44,22 @@ def fails_on_three(x):
     if x == 3:
         raise ValueError("three")
     return x
+
+
+def weighted(n, weight, offset=0):
+    return count_primes(n) * weight + offset
+
+
+from advisor import advise
+
+
+class Scorer:
+    def __init__(self, weight):
+        self.weight = weight
+
+    @advise(budget=2.0, executors=["serial", "threads", "processes"])
+    def score(self, n):
+        return count_primes(n) * self.weight
 '''
 
 
@@ -69,6 +85,23 @@ def helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def entries_in(folder: Path) -> int:
     return len(cache.TuningCache(folder / cache.DB_NAME).entries())
+
+
+# -- methods and functions of several arguments ---------------------------------------------
+def test_a_method_maps_with_its_instance_bound(helpers) -> None:
+    scorer = helpers.Scorer(3)
+    items = [3000 + 50 * i for i in range(16)]
+    assert scorer.score(items[0]) == helpers.count_primes(items[0]) * 3  # the method as written
+    assert scorer.score.map(items) == [helpers.count_primes(n) * 3 for n in items]
+    assert scorer.score.plan is not None and scorer.score.plan.source == "tuned"
+    assert pickle.loads(pickle.dumps(helpers.Scorer.score)) is helpers.Scorer.score
+
+
+def test_starmap_maps_argument_tuples_tuned_apart_from_map(helpers, isolated_cache: Path) -> None:
+    fn = advise(budget=BUDGET)(helpers.weighted)
+    pairs = [(3000 + 50 * i, i % 3) for i in range(16)]
+    assert fn.starmap(pairs) == [helpers.weighted(*p) for p in pairs]
+    assert entries_in(isolated_cache) == 1  # its own plan; f.map's would be another entry
 
 
 # -- the decorated function is the function --------------------------------------------------

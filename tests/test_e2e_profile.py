@@ -91,9 +91,17 @@ def test_cpu_bound_gets_processes(cpu_report: dict[str, Any]) -> None:
     assert cpu_report["target"]["name"] == "count_primes"
     assert cpu_report["target"]["calls"] == 24
     assert cpu_report["classification"]["kind"] == "cpu-bound"
-    if cpu_report["machine"]["usable_cpus"] >= 2:
-        assert cpu_report["recommendation"]["executor"] == "processes"
-    assert "Pool(processes=" in cpu_report["code"]
+    # Threads cannot help work that holds the GIL. Processes or serial is what the report's
+    # own trials decide (assert_consistent): on a machine where another program keeps a CPU
+    # busy, two processes may measure under the 1.15x bar, and the report says the machine was busy.
+    rec = cpu_report["recommendation"]["executor"]
+    assert rec in ("processes", "serial")
+    if rec == "processes":
+        assert "Pool(processes=" in cpu_report["code"]
+    elif cpu_report["machine"]["usable_cpus"] >= 2:
+        best = max(t["speedup"] or 0 for t in cpu_report["trials"] if t["executor"] == "processes" and t["ok"])
+        codes = {w["code"] for w in cpu_report["warnings"]}
+        assert best < 1.3 or "busy-machine" in codes or "unstable-measurements" in codes
     compile(cpu_report["code"], "emitted", "exec")
 
 

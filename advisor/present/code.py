@@ -184,6 +184,8 @@ def emit(rec: Recommendation, script: str, name: str, call_style: str = "single"
         body = with_blas_limit(body, rec.blas_threads)
     if outer:
         body = taking_the_function(body, name)
+        if key == "processes":
+            body = through_trampoline(body, name, outer)
         return HEADER.format(**fields) + body + FOOTER["in_scope"].format(**fields)
     footer = FOOTER["asyncio" if key == "asyncio" else "default"].format(**fields)
     return HEADER.format(**fields) + body + footer
@@ -234,6 +236,27 @@ def taking_the_function(body: str, name: str) -> str:
     head, sep, rest = body.partition(f"def map_{name}({name}, items):\n")
     nested = f"    def _{name}_chunk(chunk):\n        return {helper.group('expr')}\n\n"
     return head + sep + nested + rest
+
+TRAMPOLINE = """
+# {name} is defined inside {outer}(), so pickle cannot send it to worker processes. Workers
+# forked after it is stored here inherit it, and this module-level function reaches it:
+# that needs the fork start method (spawn and forkserver would start without it).
+_TARGET = None
+
+
+def _call_{name}(*args):
+    return _TARGET(*args)
+
+"""
+
+
+def through_trampoline(body: str, name: str, outer: str) -> str:
+    """A process pool body that maps a closure through a module-level trampoline."""
+    body = re.sub(rf"pool\.(map|starmap)\({re.escape(name)}, ", rf"pool.\1(_call_{name}, ", body)
+    head, sep, rest = body.partition(f"def map_{name}({name}, items):\n")
+    store = f"    global _TARGET\n    _TARGET = {name}\n"
+    return head + TRAMPOLINE.format(name=name, outer=outer) + "\n" + sep + store + rest
+
 
 def dask_fields(workers: int, address: Optional[str]) -> dict[str, str]:
     """The Dask import and ``with`` line: connect to ``address``, or start a LocalCluster like the trials."""

@@ -46,11 +46,30 @@ def shown_path(report: Report) -> str:
     return str(path)
 
 
+def loop_text(report: Report) -> str:
+    """Where the loop is and what else was weighed: ``loop at x.py:30; candidates: f 94%, g 3%``."""
+    t = report.target
+    parts = []
+    if t.call_site:
+        path, _, line = t.call_site.rpartition(":")
+        cwd = report.script.get("cwd")
+        shown = Path(path).relative_to(cwd) if cwd and Path(path).is_relative_to(cwd) else Path(path)
+        parts.append(f"called at {shown}:{line}")
+    if t.user_pool:
+        pool = t.user_pool
+        parts.append(f"mapped there by the script's own {pool['method']} ({pool['workers']} workers)")
+    if len(t.candidates) > 1:
+        parts.append("candidates: " + ", ".join(f"{c['name']} {c['share']:.0%}" for c in t.candidates))
+    return "; ".join(parts)
+
+
 def target_rows(report: Report) -> list[tuple[str, str]]:
     t = report.target
     rows = [("function", f"{t.name}() at {shown_path(report)}:{t.line} (found by {t.located_by})"),
             ("calls", (f"{t.calls} × {human_seconds(t.per_call_seconds)} median "
                        f"(± {human_seconds(t.per_call_spread_seconds)})"))]
+    if loop_text(report):
+        rows.insert(1, ("loop", loop_text(report)))
     if t.script_seconds:
         rows.append(("script run time", human_seconds(t.script_seconds)))
     return rows

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from ..model import Machine, Recommendation, Report, Trial
 from ..units import human_bytes, human_seconds
-from .facts import executor_cell, is_choice, projection_note
+from .facts import executor_cell, is_choice, loop_text, projection_note
 
 
 def verdict_line(rec: Recommendation) -> str:
@@ -53,6 +53,8 @@ def facts_table(report: Report) -> Table:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("target", f"{target.name}()  {target.file}:{target.line}  (found by {target.located_by})")
+    if loop_text(report):
+        table.add_row("loop", loop_text(report))
     table.add_row("calls", f"{target.calls} × {human_seconds(target.per_call_seconds)} median "
                            f"(± {human_seconds(target.per_call_spread_seconds)})")
     table.add_row("verdict", f"{cls.kind}: {cls.explanation}")

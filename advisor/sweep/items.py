@@ -36,6 +36,25 @@ class Consume:
         return list(self.fn(*args, **kwargs))
 
 
+# Functions pickle cannot send (closures, lambdas), by key, for process pools whose workers
+# are forked after they are registered: the workers inherit this dict, and ``Registered``
+# pickles as its key alone. This is what a module-level trampoline does in the user's code.
+REGISTRY: dict[int, Callable[..., Any]] = {}
+
+
+@dataclass(frozen=True)
+class Registered:
+    key: int
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return REGISTRY[self.key](*args, **kwargs)
+
+
+def registered(fn: Callable[..., Any]) -> Registered:
+    REGISTRY[id(fn)] = fn
+    return Registered(id(fn))
+
+
 @dataclass(frozen=True)
 class AsyncStarCall:
     fn: Callable[..., Any]

@@ -120,8 +120,11 @@ class Subject:
     in_event_loop: bool = False  # a plain function the script called from inside an event loop
     total_items: int = 0  # calls in the whole loop; more than ``items`` when trials use a subset
     is_generator: bool = False  # a generator function: each call is consumed (items.Consume)
+    # Pickle cannot send the target (a closure): fork process pools reach it through
+    # items.REGISTRY, which their workers inherit.
+    by_registry: bool = False
 
-    def prepare_child(self) -> Callable[[Any], Any]:
+    def prepare_child(self, executor: Optional[str] = None) -> Callable[[Any], Any]:
         """In a trial child: put the loop-start state back and return the function to map."""
         for name, blob in self.restore.items():
             self.module.__dict__[name] = pickle.loads(blob)
@@ -129,6 +132,8 @@ class Subject:
         if self.is_coroutine or self.in_event_loop:
             asyncio.events._set_running_loop(None)  # the script's loop belongs to the parent
         fn = items_mod.Consume(self.original) if self.is_generator else self.original
+        if self.by_registry and executor == "processes":
+            fn = items_mod.registered(fn)
         return items_mod.mappable(fn, self.style, self.is_coroutine, self.catch)
 
 
@@ -321,7 +326,7 @@ class Sweep:
         mapped = subject.items if items is None else items
 
         def body() -> dict[str, Any]:
-            fn = subject.prepare_child()
+            fn = subject.prepare_child(config.executor)
             run = backends.backend_for(config.executor, subject.is_coroutine, options.dask)
             if inspect_state:
                 before_globals = state.globals_digest(subject.module.__dict__)
