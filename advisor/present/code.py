@@ -250,10 +250,14 @@ def _call_{name}(*args):
 """
 
 
-def through_trampoline(body: str, name: str, outer: str) -> str:
-    """A process pool body that maps a closure through a module-level trampoline."""
+def through_trampoline(body: str, name: str, outer: str, helper: str = "") -> str:
+    """A process pool body that maps a closure through a module-level trampoline.
+
+    ``helper`` is the function that takes the closure and the items (``map_{name}``).
+    """
     body = re.sub(rf"pool\.(map|starmap)\({re.escape(name)}, ", rf"pool.\1(_call_{name}, ", body)
-    head, sep, rest = body.partition(f"def map_{name}({name}, items):\n")
+    head, sep, rest = body.partition(f"def {helper or 'map_' + name}({name}, items")
+    sep, rest = sep + rest.partition("\n")[0] + "\n", rest.partition("\n")[2]
     store = f"    global _TARGET\n    _TARGET = {name}\n"
     return head + TRAMPOLINE.format(name=name, outer=outer) + "\n" + sep + store + rest
 

@@ -39,7 +39,7 @@ from libcst.metadata import (BuiltinAssignment, FunctionScope, GlobalScope, Meta
 
 from ..errors import UsageError
 from ..model import Recommendation, Report
-from .code import dask_fields, emit, summary
+from .code import dask_fields, emit, summary, through_trampoline
 
 # Builtins that consume a whole iterable, so an eager list of results can stand in for a
 # lazy generator (any/all/next stop early and are left alone).
@@ -242,6 +242,8 @@ def _rewrite_module(source: str, name: str, rec: Recommendation, is_async: bool,
         text, needed = _helper_source(rec, name, helper, style, dask_address)
         if where:  # the function to map is in scope only where it is defined: pass it in
             text = text.replace(f"def {helper}(items", f"def {helper}({name}, items", 1)
+            if rec.executor == "processes":  # and pickle cannot send it: workers inherit it
+                text = through_trampoline(text, name, ".".join(where), helper)
         helpers.append(text)
         imports.extend(x for x in needed if x not in imports)
     comment = f"# paradvise: {summary(rec)}, as measured on this machine."
