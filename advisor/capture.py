@@ -81,7 +81,7 @@ def _side_effect_detail(event: str, args: tuple[Any, ...]) -> Optional[str]:
 
 
 # Calls recorded, and items kept for trials, come in runs of this many neighbours
-# (see Recorder.sample_run and runner.subset_indices).
+# (see Recorder.sample_run and budget.subset_indices).
 RUN_LENGTH = 64
 
 

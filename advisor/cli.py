@@ -125,13 +125,15 @@ PATCH_HELP = "Write the same rewrite as a unified diff against the script here."
 @click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report with plots here.")
 @click.option("--emit", "emit_path", metavar="PATH", help=EMIT_HELP)
 @click.option("--patch", "patch_path", metavar="PATH", help=PATCH_HELP)
+@click.option("--verify", is_flag=True,
+              help="Run the script rewritten to the advice against the original, end to end, and report both times.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of paradvise's own errors.")
 def profile(script: str, script_args: tuple[str, ...], function: Optional[str], budget: Optional[float],
             timeout: Optional[float], executors: Optional[str], dask: Optional[str],
             target_seconds: Optional[float], json_path: Optional[str], markdown_path: Optional[str],
-            html_path: Optional[str], emit_path: Optional[str], patch_path: Optional[str], quiet: bool,
-            debug: bool) -> None:
+            html_path: Optional[str], emit_path: Optional[str], patch_path: Optional[str], verify: bool,
+            quiet: bool, debug: bool) -> None:
     """Profile SCRIPT, find its hot function, measure it in parallel, advise.
 
     Arguments after SCRIPT (use -- before ones that start with a dash) go to the script.
@@ -151,6 +153,12 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
                 _write_outputs(interrupted.partial, json=json_path, markdown=markdown_path, html=html_path)
             raise
         rewrite = _prepare_rewrite(report, emit_path, patch_path)  # a refusal writes nothing at all
+        if verify:
+            from .verify import verify as verify_report
+
+            if not quiet:
+                click.echo("· Verifying: the original and the rewritten script, end to end", err=True)
+            report = verify_report(report, list(script_args))
         _write_outputs(report, json=json_path, markdown=markdown_path, html=html_path)
         _write_rewrite(rewrite, emit_path, patch_path, quiet)
         _show(report, quiet)
@@ -251,6 +259,10 @@ def _show(report: Any, quiet: bool) -> None:
 
     if quiet:
         click.echo(verdict_line(report.recommendation))
+        if report.verification:
+            from .verify import verification_line
+
+            click.echo(f"verified: {verification_line(report)}")
         return
     render(report, Console())
 

@@ -19,7 +19,9 @@ from .sweep import items as items_mod
 from .sweep import probes
 from .sweep.backends import joblib_available
 from .sweep.isolate import run_isolated
-from .sweep.runner import Clock, Facts, Subject, Sweep, SweepOptions, per_call_stats, subset_indices
+from .sweep.budget import Clock, per_call_stats, subset_indices
+from .sweep.runner import Facts, Sweep, SweepOptions
+from .sweep.subject import Subject
 
 # Spread above this share of the median makes a timing unstable (pyperf's rule of thumb).
 UNSTABLE_SPREAD = 0.10

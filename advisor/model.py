@@ -213,6 +213,9 @@ class Report(_JsonMixin):
     # With --dask: the scheduler, start-up and per-task overhead measured on the Dask trials,
     # and the projected cluster size for --target-seconds (analyse/dask_projection.py).
     dask: dict[str, Any] = field(default_factory=dict)
+    # With --verify: the original and the rewritten script timed end to end (verify.py):
+    # original_seconds, emitted_seconds, rounds, realized_speedup, predicted_speedup, same_output.
+    verification: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Report":

@@ -21,7 +21,7 @@ from .analyse.classify import classify, fits_in
 from .analyse.dask_projection import summary as dask_summary
 from .analyse.model_fit import fit_all
 from .analyse.recommend import recommend, with_user_pool
-from .errors import AdvisorError, HostFailed, Interrupted, ScriptFailed, UsageError
+from .errors import HostFailed, Interrupted, ScriptFailed, UsageError
 from .launch import new_workdir, run_host
 from .locate import Located, locate, script_failure
 from .machine import detect_machine
@@ -29,13 +29,13 @@ from .model import (SCHEMA_VERSION, Classification, DataProfile, Machine, Measur
                     Report, Target, Trial, Warning)
 from .measure import with_speedups
 from .sweep.backends import interpreters_available
-from .sweep.runner import SERIAL_BUDGET_SHARE
+from .sweep.budget import SERIAL_BUDGET_SHARE
 from .present.code import emit
 from .script import check_syntax, read_script, require_function, top_level_functions
 
 # The default sweep budget scales with the loop being advised on: a few times its
 # serial time, so advice costs a small multiple of one run, within sensible bounds.
-# Longer loops are swept on a subset of their items (runner.subset_indices), so four
+# Longer loops are swept on a subset of their items (budget.subset_indices), so four
 # loop-times leave every configuration its repeats; the whole advice (two runs of the
 # script, the probes and the sweep) then costs about seven times the loop.
 BUDGET_PER_LOOP_SECOND = 4.0
@@ -282,8 +282,9 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
         call_site=located.call_site, candidates=list(located.candidates), kind=located.function.kind,
         is_generator=located.function.is_generator, user_pool=located.user_pool)
     classification = classify(m, machine.caches, located.profile)
-    recommendation = recommend(m.trials, classification, m.exclusions, m.typical_call_seconds)
-    recommendation = with_user_pool(recommendation, m.trials, located.user_pool)
+    recommendation = recommend(m.trials, classification, m.exclusions, m.typical_call_seconds,
+                               m.items, m.items_measured)
+    recommendation = with_user_pool(recommendation, m.trials, located.user_pool, m.items, m.items_measured)
     data = DataProfile(arg_bytes=m.arg_bytes, result_bytes=m.result_bytes,
                        working_set_bytes=m.working_set_bytes, fits_in=fits_in(m.working_set_bytes, machine.caches),
                        items=m.items, items_measured=m.items_measured, measured_from=m.measured_from)

@@ -11,7 +11,7 @@ import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from .errors import ScriptNotFound, ScriptSyntaxError, TargetNotFound
 
@@ -295,7 +295,7 @@ def run_script(
     )
     if wrappers is not None:
         tree = _decorate(tree, wrappers.__contains__)
-        for name, fn in top_level_functions(tree).items():
+        for name in top_level_functions(tree):
             if name in wrappers:
                 module.__dict__[CAPTURE_DECORATOR.format(name)] = wrappers[name]
         module.__dict__[CAPTURE_BY_NAME] = wrappers.__getitem__

@@ -47,7 +47,7 @@ class WrappingLoader(importlib.machinery.SourceFileLoader):
 
     def get_code(self, fullname: str) -> Any:
         # Always from source: a cached .pyc would be the module without the decorators.
-        from .script import CAPTURE_BY_NAME, _decorate
+        from .script import _decorate
 
         source = self.get_data(self.path)
         tree = ast.parse(source, filename=self.path)

@@ -14,7 +14,6 @@ host process (never in paradvise's own) these methods are wrapped:
 """
 from __future__ import annotations
 
-import math
 import sys
 import time
 from dataclasses import asdict, dataclass

@@ -245,3 +245,15 @@ def test_the_budget_is_a_ceiling(tmp_path: Path) -> None:
     assert timings["budget_s"] == 2 and timings["trial_timeout_s"] == 3
     # A trial already running when the budget ends may finish, up to its timeout.
     assert timings["sweep_s"] <= timings["budget_s"] + timings["trial_timeout_s"]
+
+
+def test_verify_runs_the_rewritten_script_against_the_original(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report = profile_sample("cpu_bound", tmp_path_factory, "--verify", "--budget", "3")
+    v = report["verification"]
+    assert v["rounds"] == 3 and len(v["original_runs"]) == len(v["emitted_runs"]) == 3
+    assert v["same_output"] is True  # the rewritten script prints what the original prints
+    assert v["realized_speedup"] == pytest.approx(v["original_seconds"] / v["emitted_seconds"])
+    if report["recommendation"]["executor"] == "serial":
+        assert v["predicted_speedup"] == pytest.approx(1.0)
+    else:  # Amdahl on the loop's measured speedup: never more than it
+        assert 1.0 <= v["predicted_speedup"] <= report["recommendation"]["expected_speedup"] + 1e-9

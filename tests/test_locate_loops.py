@@ -13,7 +13,7 @@ from advisor.capture import Recorder
 from advisor.counting import CallCounter, CallTree
 from advisor.launch import new_workdir, run_host
 from advisor.locate import enclosing, loop_functions, starts_pools
-from advisor.sweep.runner import bind_original
+from advisor.sweep.subject import bind_original
 
 
 def count(calls: int, total_s: float, parents: dict[str, int], sites: dict[str, int] | None = None) -> dict[str, Any]:
@@ -162,3 +162,11 @@ def test_a_process_pool_map_is_a_loop_over_the_function_it_maps(tmp_path: Path) 
         "work", "processes", 2, 3, 500)
     assert pool["site"].endswith("pooled.py:9") and pool["method"] == "Pool.map"
     assert starts_pools(Path(tmp_path / "pooled.py"))
+
+
+def test_predicted_script_speedup_is_amdahl_on_the_loop() -> None:
+    from advisor.verify import predicted_script_speedup
+
+    assert predicted_script_speedup(10.0, 5.0, 2.0) == pytest.approx(10.0 / 7.5)
+    assert predicted_script_speedup(1.0, 2.0, 4.0) == pytest.approx(4.0)  # a loop no longer than the script
+    assert predicted_script_speedup(3.0, 1.0, 1.0) == pytest.approx(1.0)

@@ -8,7 +8,7 @@ import pytest
 from advisor.analyse.recommend import for_whole_loop, recommend
 from advisor.capture import RUN_LENGTH
 from advisor.model import Classification
-from advisor.sweep.runner import fixed_cost, projected_seconds, second_size, spread_indices, subset_indices
+from advisor.sweep.budget import fixed_cost, projected_seconds, second_size, spread_indices, subset_indices
 
 from test_analyse import trial
 

@@ -8,7 +8,9 @@ import time
 
 from advisor.model import Trial
 from advisor.analyse import space
-from advisor.sweep.runner import HOPELESS, HOPELESS_FLOOR_S, REPEATS, Facts, Subject, Sweep, SweepOptions
+from advisor.sweep.budget import REPEATS
+from advisor.sweep.runner import HOPELESS, HOPELESS_FLOOR_S, Facts, Sweep, SweepOptions
+from advisor.sweep.subject import Subject
 
 
 def work(x):

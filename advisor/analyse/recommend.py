@@ -79,14 +79,30 @@ def for_whole_loop(trials: list[Trial]) -> tuple[list[Trial], bool]:
 
 
 def recommend(trials: list[Trial], classification: Classification,
-              exclusions: dict[str, str], per_call_s: float) -> Recommendation:
+              exclusions: dict[str, str], per_call_s: float, items: int = 0,
+              items_measured: int = 0) -> Recommendation:
+    """``items``/``items_measured``: the loop's calls and those the trials mapped. Every time
+    in the words is for the whole loop: projected where the sweep projected it, else scaled
+    in proportion (which choice that makes is the same: all scale alike)."""
     trials, projected = for_whole_loop(trials)
+    scaled = not projected and items_measured and items > items_measured
+    if scaled:
+        trials = scaled_trials(trials, items / items_measured)
     rec = _recommend(trials, classification, exclusions, per_call_s)
     if projected:
         rec = replace(rec, reason=rec.reason + (
             " Trials ran on a subset of the items; these times are projected to all of them, with each "
             "pool's fixed cost (start-up, first hand-over, last chunk) measured at a second size."))
+    elif scaled:
+        rec = replace(rec, reason=rec.reason + (
+            f" Trials ran on {items_measured} of the loop's {items} calls; these times are scaled to all of "
+            "them in proportion."))
     return rec
+
+
+def scaled_trials(trials: list[Trial], factor: float) -> list[Trial]:
+    return [replace(t, seconds=t.seconds * factor if t.seconds is not None else None, spread=t.spread * factor,
+                    repeats=[r * factor for r in t.repeats]) for t in trials]
 
 
 def _recommend(trials: list[Trial], classification: Classification,
@@ -155,13 +171,16 @@ def _stay_serial(serial: Trial, best_parallel: Optional[Trial], classification: 
                           best_parallel.label if best_parallel else None)
 
 
-def with_user_pool(rec: Recommendation, trials: list[Trial], pool: Optional[dict[str, Any]]) -> Recommendation:
-    """Say how the script's own pool compares: its measured time beside serial's and the advice's."""
+def with_user_pool(rec: Recommendation, trials: list[Trial], pool: Optional[dict[str, Any]],
+                   items: int = 0, items_measured: int = 0) -> Recommendation:
+    """Say how the script's own pool compares: its time beside serial's, for the whole loop."""
     if not pool:
         return rec
     chunk = f", chunksize {pool['chunksize']}" if pool.get("chunksize") else ""
     label = f"{pool['method'].split('.')[0]}({pool['workers']}){chunk}"
-    trials, _ = for_whole_loop(trials)
+    trials, projected = for_whole_loop(trials)
+    if not projected and items_measured and items > items_measured:
+        trials = scaled_trials(trials, items / items_measured)
     mine = next((t for t in trials if t.executor == pool["executor"] and t.workers == pool["workers"]
                  and (t.chunksize or 1) == (pool.get("chunksize") or 1) and not t.blas_threads), None)
     serial = next((t for t in trials if t.executor == "serial" and t.ok and t.seconds), None)
@@ -169,6 +188,8 @@ def with_user_pool(rec: Recommendation, trials: list[Trial], pool: Optional[dict
         return replace(rec, reason=rec.reason + f" Your {label} could not be timed here.")
     if not mine.ok or not mine.seconds:
         return replace(rec, reason=rec.reason + f" Your {label} failed here ({mine.error}).")
-    note = (f" Your {label}, as the script maps it: {mine.seconds:.3g} s, against {serial.seconds:.3g} s "
-            f"serial ({(serial.seconds or 0.0) / mine.seconds:.2f}x).")
+    ratio = (serial.seconds or 0.0) / mine.seconds
+    pace = f"{ratio:.2f}x as fast" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
+    note = (f" Your {label}, as the script maps it: {mine.seconds:.3g} s against {serial.seconds:.3g} s "
+            f"serial ({pace}).")
     return replace(rec, reason=rec.reason + note)

@@ -43,6 +43,10 @@ def _verdict(report: Report) -> list[str]:
     lines = [f"## paradvise: {facts.headline(rec)}", "", f"> {' '.join(rec.reason.split())}"]
     if rec.runner_up:
         lines += ["", f"Runner-up: {rec.runner_up}."]
+    if report.verification:
+        from ..verify import verification_line
+
+        lines += ["", f"Verified: {verification_line(report)}."]
     return lines
 
 

@@ -9,7 +9,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from ..model import Machine, Recommendation, Report, Trial
+from ..model import Machine, Recommendation, Report
 from ..units import human_bytes, human_seconds
 from .facts import executor_cell, is_choice, loop_text, projection_note
 
@@ -121,6 +121,10 @@ def render(report: Report, console: Console) -> None:
     console.print(trials_table(report))
     for w in report.warnings:
         console.print(f"[yellow]warning[/yellow] [bold]{w.code}[/bold]: {w.message}")
+    if report.verification:
+        from ..verify import verification_line
+
+        console.print(f"[bold]verified[/bold]: {verification_line(report)}")
     title = "stay serial" if rec.executor == "serial" else f"use {rec.executor}"
     where = breakdown_line(report)
     body = Group(Text(rec.reason + (f"\n{where}" if where else "")), Text(""), Syntax(report.code, "python", theme="ansi_dark", word_wrap=True))

@@ -6,39 +6,24 @@ parent only plans, keeps time and compares results.
 """
 from __future__ import annotations
 
-import asyncio
 import math
 import multiprocessing
 import pickle
 import statistics
-import sys
-import time
-import types
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from ..analyse import space
 from ..analyse.classify import GIL_FREE_SPEEDUP, WAITING_CPU_RATIO
-from ..capture import RUN_LENGTH, Call
+from ..capture import Call
 from ..model import Trial, Warning
 from .. import state
 from . import backends, items as items_mod, probes
+from .budget import (Clock, config_of, mad, repeats_for)
 from .isolate import Outcome, run_isolated
+from .rounds import PREDICTION_MARGIN, PROJECTION_RESERVE, SETTLE_RESERVE, ClosingRounds
+from .subject import Subject
 
-# Repeat each configuration this many times and keep the median (fewer when the budget is short).
-REPEATS = 3
-# Quick trials get more repeats: short timings are noisier.
-QUICK_TRIAL_S = 0.05
-QUICK_REPEATS = 5
-# One serial pass may use at most this share of the budget; longer loops are measured on
-# an evenly spaced subset of the items so that every configuration gets its repeats.
-# Serial runs three times or more (repeats, then the closing side-by-side run), and each
-# parallel configuration a fraction of that, so a fourteenth leaves most of the budget to them.
-SERIAL_BUDGET_SHARE = 0.07
-# Work that waits is measured on more of its items: a subset caps how many can be in
-# flight at once, and for waiting work the best worker count grows with that number.
-WAITING_SERIAL_BUDGET_SHARE = 0.35
-MIN_SUBSET = 8
 # A first timing this many times the best so far is not repeated: noise of that size
 # would make every measurement meaningless.
 CLEARLY_SLOWER = 1.5
@@ -51,30 +36,6 @@ HOPELESS_FLOOR_S = 0.5
 # An executor this many times slower than the fastest so far gets no more of the plan
 # (see Sweep.far_behind).
 FAR_BEHIND = 2.0
-# Configurations within this factor of the fastest are contenders: they get their full
-# repeats before the choice is made (see Sweep.settle).
-CONTENDER_MARGIN = 1.15
-SETTLE_RESERVE = 0.1  # share of the budget the coarse pass leaves for that
-# Predicted trial times are rough: skip a configuration only when its prediction times
-# this margin does not fit the remaining budget.
-PREDICTION_MARGIN = 1.5
-# Trials on a subset are projected to the whole loop (Sweep.project). A pool's fixed costs
-# (start-up, the first hand-over, waiting for the last chunk) do not grow with the items,
-# so scaling a subset's time in proportion overstates them: on a 100,000-item subset of
-# 1,800,000 sub-microsecond calls a process pool measured 0.78x serial, on all of them 1.18x.
-# The finalists run again on about an eighth of the subset (see second_size); the two
-# sizes give each its fixed cost. That cost is most of a short run's time and its noise
-# (pool start-up jitter) is multiplied by total / subset in the projection, so the short
-# run is cheap and repeated: twice per round.
-PROJECTION_FRACTION = 0.125
-SHORT_RUNS_PER_ROUND = 2
-PROJECTION_FINALISTS = 2  # the fastest parallel executors, one configuration each
-PROJECTION_FROM_RATIO = 1.5  # whole loop / subset; below it, proportion is close enough
-# Share of the budget the coarse pass leaves for the projections: a projection multiplies
-# the noise of its timings by total / subset, so repeated rounds are worth more than
-# one more configuration.
-PROJECTION_RESERVE = 0.3
-PROJECTION_MIN_ITEMS = 128  # fewer: an eighth of them is too few to tell fixed costs apart
 
 
 @dataclass(frozen=True)
@@ -103,180 +64,11 @@ class SweepOptions:
     user_pool: Optional[dict[str, Any]] = None
 
 
-@dataclass
-class Subject:
-    """The target as the sweep sees it: where it lives and what to map it over."""
-
-    module: types.ModuleType
-    name: str
-    original: Callable[..., Any]
-    is_coroutine: bool
-    style: str
-    items: list[Any]
-    catch: bool
-    restore: dict[str, bytes] = field(default_factory=dict)  # globals as they were at loop start
-    recorded: Optional[list[Any]] = None  # what the real calls returned, when it could be kept
-    walls: list[float] = field(default_factory=list)  # recorded wall time of each item's real call
-    in_event_loop: bool = False  # a plain function the script called from inside an event loop
-    total_items: int = 0  # calls in the whole loop; more than ``items`` when trials use a subset
-    is_generator: bool = False  # a generator function: each call is consumed (items.Consume)
-    # Pickle cannot send the target (a closure): fork process pools reach it through
-    # items.REGISTRY, which their workers inherit.
-    by_registry: bool = False
-
-    def prepare_child(self, executor: Optional[str] = None) -> Callable[[Any], Any]:
-        """In a trial child: put the loop-start state back and return the function to map."""
-        for name, blob in self.restore.items():
-            self.module.__dict__[name] = pickle.loads(blob)
-        bind_original(self.module, self.name, self.original)
-        if self.is_coroutine or self.in_event_loop:
-            asyncio.events._set_running_loop(None)  # the script's loop belongs to the parent
-        fn = items_mod.Consume(self.original) if self.is_generator else self.original
-        if self.by_registry and executor == "processes":
-            fn = items_mod.registered(fn)
-        return items_mod.mappable(fn, self.style, self.is_coroutine, self.catch)
-
-
-def bind_original(script: types.ModuleType, name: str, original: Callable[..., Any]) -> None:
-    """Put the unwrapped function where pickle looks for it, so pools send it by reference.
-
-    ``score`` in the script; ``helpers:score`` in the user's module ``helpers``; a method
-    ``Encoder.encode`` on its class (a staticmethod stays one). A nested function,
-    ``main.score``, has no such place: pickle cannot send it, cloudpickle can.
-    """
-    module_name, _, qualname = name.rpartition(":")
-    module = sys.modules.get(module_name) if module_name else script
-    if module is None:
-        return
-    owner_name, _, local = qualname.rpartition(".")
-    if not owner_name:
-        if local.isidentifier():
-            setattr(module, local, original)
-        return
-    owner = getattr(module, owner_name, None)
-    if isinstance(owner, type) and local in owner.__dict__:
-        raw = owner.__dict__[local]
-        setattr(owner, local, staticmethod(original) if isinstance(raw, staticmethod) else original)
-
-
-class Clock:
-    def __init__(self, budget_s: float) -> None:
-        self.started = time.monotonic()
-        self.deadline = self.started + budget_s
-
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-
-def per_call_stats(calls: list[Call]) -> dict[str, float]:
-    walls = sorted(c.wall for c in calls)
-    median = statistics.median(walls)
-    return {
-        "median": median,
-        "mean": statistics.fmean(walls),
-        "p10": walls[int(0.1 * (len(walls) - 1))],
-        "p90": walls[int(0.9 * (len(walls) - 1))],
-        "max": walls[-1],
-        "mad": statistics.median(abs(w - median) for w in walls),
-        "total": sum(walls),
-    }
-
-
-def subset_indices(n: int, serial_s: float, budget_s: float, waiting: bool = False,
-                   usable_cpus: int = 1) -> list[int]:
-    """Items spread evenly over the loop so that one serial pass fits its share of the budget.
-
-    They come in runs of up to ``RUN_LENGTH`` neighbours, evenly spaced: the spread
-    follows any trend along the loop (items sorted by size), and the runs keep the memory
-    layout the user's loop has (see ``Recorder.sample_run``).
-
-    Never fewer than one item per usable CPU: a pool is capped at the items it maps over,
-    and on 16 CPUs a 10-item subset of 24 could not try 16 processes, which were the best
-    (0.120 s against 0.189 s for the 8 it recommended).
-    """
-    allowed = (WAITING_SERIAL_BUDGET_SHARE if waiting else SERIAL_BUDGET_SHARE) * budget_s
-    least = max(MIN_SUBSET, usable_cpus)
-    if serial_s <= allowed or n <= least:
-        return list(range(n))
-    keep = max(least, int(n * allowed / serial_s))
-    return spread_indices(n, keep)
-
-
-def second_size(n: int, workers: int, chunksize: Optional[int]) -> int:
-    """How many items to time a configuration on again, to tell its fixed cost from the rest.
-
-    ``n`` less whole rounds of chunks (one chunk per worker), about seven eighths of it.
-    The last, partial round then looks the same at both sizes, so the difference is steady
-    work alone; with a chunk of a third of the items, a plain eighth would hand one worker
-    a whole chunk and the other a part, and its waiting would pass for fixed cost.
-    0 when there is not one whole round to take away.
-    """
-    per_round = max(1, workers) * max(1, chunksize or 1)
-    rounds = int((1 - PROJECTION_FRACTION) * n / per_round)
-    return n - rounds * per_round if rounds >= 1 else 0
-
-
-def spread_indices(n: int, m: int) -> list[int]:
-    """``m`` of ``range(n)`` (or a few fewer), in runs of up to ``RUN_LENGTH`` neighbours
-    spread evenly over it, with at least ``RUN_LENGTH`` runs: for the subset
-    (``subset_indices``) and for the shorter list a projection times (``Sweep.project``)."""
-    if m >= n:
-        return list(range(n))
-    run = max(1, min(RUN_LENGTH, m // RUN_LENGTH))
-    runs = -(-m // run)
-    starts = [round(i * (n - run) / (runs - 1)) for i in range(runs)] if runs > 1 else [0]
-    return sorted({start + j for start in starts for j in range(run) if start + j < n})[:m]
-
-
-def fixed_cost(fewer: int, fewer_s: float, items: int, items_s: float) -> float:
-    """The part of a map's time that does not grow with the items, from two sizes.
-
-    A straight line through (fewer, fewer_s) and (items, items_s), where it meets zero
-    items; kept between 0 (time in proportion) and ``fewer_s`` (noise cannot make more
-    items take less time)."""
-    if items <= fewer:
-        return 0.0
-    at_zero = (items * fewer_s - fewer * items_s) / (items - fewer)
-    return min(max(0.0, at_zero), fewer_s, items_s)
-
-
-def projected_seconds(items_s: float, fixed_s: float, items: int, total: int) -> float:
-    """The time for ``total`` items: the fixed part once, the rest in proportion."""
-    return fixed_s + (items_s - fixed_s) * total / max(1, items)
-
-
-def with_more_runs(trial: Trial, more: list[float]) -> Trial:
-    """``trial`` with ``more`` timed runs added to its repeats, median and spread."""
-    repeats = [*trial.repeats, *more]
-    return replace(trial, repeats=repeats, seconds=statistics.median(repeats), spread=mad(repeats))
-
-
-def config_of(trial: Trial) -> space.Config:
-    return space.Config(trial.executor, trial.workers, trial.chunksize, trial.start_method, trial.blas_threads)
-
-
-def repeats_for(estimate_s: float, left_s: float, configs_left: int) -> int:
-    reps = QUICK_REPEATS if estimate_s < QUICK_TRIAL_S else REPEATS
-    while reps > 1 and estimate_s * reps * max(1, configs_left) > left_s:
-        reps -= 1
-    return reps
-
-
 def _pickled_or_none(value: Any) -> Optional[bytes]:
     try:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - unpicklable arguments: mutation cannot be checked
         return None
-
-
-def mad(values: list[float]) -> float:
-    if len(values) < 2:
-        return 0.0
-    median = statistics.median(values)
-    return statistics.median(abs(v - median) for v in values)
 
 
 @dataclass(frozen=True)
@@ -293,7 +85,7 @@ def space_label(config: space.Config) -> str:
                  blas_threads=config.blas_threads).label
 
 
-class Sweep:
+class Sweep(ClosingRounds):
     def __init__(self, subject: Subject, calls: list[Call], options: SweepOptions,
                  clock: Optional["Clock"] = None) -> None:
         self.subject, self.calls, self.options = subject, calls, options
@@ -451,7 +243,8 @@ class Sweep:
         if known is None:
             self.unsafe[config.executor] = Unsafe(1, differ, f"{space_label(config)}: {what}")
         else:
-            self.unsafe[config.executor] = replace(known, trials=known.trials + 1, results_differ=known.results_differ + differ)
+            self.unsafe[config.executor] = replace(known, trials=known.trials + 1,
+                                                   results_differ=known.results_differ + differ)
 
     def _note_side_effects(self, value: dict[str, Any]) -> None:
         if value.get("files"):
@@ -533,121 +326,6 @@ class Sweep:
             trial = self.measure(config, estimate_s, configs_left)
             self.trials.append(trial)
             on_trial(trial)
-
-    def settle(self) -> None:
-        """Give the contenders the repeats a short budget denied them.
-
-        A configuration timed twice has as its median the mean of the two, and one wild run
-        (0.049 s next to 0.109 s) then moves it by a quarter; its spread makes it tie with
-        everything near it, and the tie goes to the simplest. Each configuration within
-        ``CONTENDER_MARGIN`` of the fastest is brought up to ``REPEATS`` runs, fastest first,
-        while the budget lasts.
-        """
-        done = [i for i, t in enumerate(self.trials) if t.ok and t.seconds and t.results_match is not False]
-        if not done:
-            return
-        best = min(self.trials[i].seconds or 0.0 for i in done)
-        contenders = sorted((i for i in done if (self.trials[i].seconds or 0.0) <= CONTENDER_MARGIN * best
-                             and len(self.trials[i].repeats) < REPEATS),
-                            key=lambda i: self.trials[i].seconds or 0.0)
-        for index in contenders:
-            t = self.trials[index]
-            more: list[float] = []
-            while len(t.repeats) + len(more) < REPEATS and (t.seconds or 0.0) * PREDICTION_MARGIN <= self.left():
-                if not self._time_into(config_of(t), None, more):
-                    break
-            if more:
-                self.trials[index] = with_more_runs(t, more)
-
-    def confirm(self) -> None:
-        """Time serial and the fastest configuration once more, back to back.
-
-        Serial was measured first and the leader later; if the machine's load drifted in
-        between, a last pair of runs side by side puts both under the same conditions.
-        """
-        done = [i for i, t in enumerate(self.trials) if t.ok and t.seconds and t.results_match is not False]
-        serial = next((i for i in done if self.trials[i].executor == "serial"), None)
-        others = [i for i in done if self.trials[i].executor != "serial"]
-        if serial is None or not others:
-            return
-        leader = min(others, key=lambda i: self.trials[i].seconds or 0.0)
-        cost = (self.trials[serial].seconds or 0.0) + (self.trials[leader].seconds or 0.0)
-        if cost * PREDICTION_MARGIN > self.left():
-            return
-        for index in (serial, leader):
-            more: list[float] = []
-            if self._time_into(config_of(self.trials[index]), None, more):
-                self.trials[index] = with_more_runs(self.trials[index], more)
-
-    def projecting(self) -> bool:
-        n = len(self.subject.items)
-        return n >= PROJECTION_MIN_ITEMS and self.subject.total_items >= PROJECTION_FROM_RATIO * n
-
-    def project(self, ruled_out: Iterable[str] = ()) -> None:
-        """Project serial and the fastest parallel configurations from the subset to the whole loop.
-
-        Each finalist runs again on about an eighth of the subset; the line through the two
-        sizes gives its fixed cost, which is paid once however many items there are. Serial
-        has none: its time grows with the items. The rounds interleave serial, each finalist
-        on the subset and each on the smaller list, so a drift in the machine's load
-        between the coarse pass and now falls on all of them alike. Those not measured at
-        the second size keep no projection, and the recommendation compares only projected
-        times.
-        """
-        if not self.projecting():
-            return
-        n, total = len(self.subject.items), self.subject.total_items
-        done = sorted((i for i, t in enumerate(self.trials) if t.ok and t.seconds and t.results_match is not False),
-                      key=lambda i: self.trials[i].seconds or 0.0)
-        serial = next((i for i in done if self.trials[i].executor == "serial"), None)
-        if serial is None:
-            return
-        excluded = set(ruled_out)
-        fastest: dict[str, int] = {}
-        for i in done:
-            fastest.setdefault(self.trials[i].executor, i)
-        finalists = []  # (trial index, its configuration, the smaller list of items)
-        for executor, index in fastest.items():
-            t = self.trials[index]
-            m = second_size(n, t.workers, t.chunksize)
-            if executor == "serial" or executor in excluded or m < 1:
-                continue  # m < 1: one round of chunks or less, nothing steady to scale
-            finalists.append((index, config_of(t), [self.subject.items[i] for i in spread_indices(n, m)]))
-        finalists = finalists[:PROJECTION_FINALISTS]
-        # One round: serial, then each finalist on the subset and on the smaller list
-        # (which may take more than its share of items: the fixed part may be most of it).
-        round_s = (self.trials[serial].seconds or 0.0) + sum(
-            (self.trials[i].seconds or 0.0) * (1 + SHORT_RUNS_PER_ROUND * max(0.4, len(fewer) / n))
-            for i, _, fewer in finalists)
-        rounds = min(REPEATS, int(self.clock.left() / max(round_s * PREDICTION_MARGIN, 1e-9)))
-        if rounds == 0 and round_s < self.clock.left():
-            rounds = 1  # without the margin, one round fits: without it nothing can be projected
-        extra: dict[int, list[float]] = {serial: []}
-        smaller: dict[int, list[float]] = {i: [] for i, _, _ in finalists}
-        failed: set[int] = set()
-        serial_config = space.Config("serial", 1)
-        for _ in range(rounds if finalists else 0):
-            self._time_into(serial_config, None, extra[serial])
-            for index, config, fewer in finalists:
-                if index in failed:
-                    continue
-                ok = self._time_into(config, None, extra.setdefault(index, []))
-                for _ in range(SHORT_RUNS_PER_ROUND):
-                    ok = ok and self._time_into(config, fewer, smaller[index])
-                if not ok:
-                    failed.add(index)
-        fewer_count = {index: len(fewer) for index, _, fewer in finalists}
-        for index, more in extra.items():
-            t = with_more_runs(self.trials[index], more)
-            seconds = t.seconds or 0.0
-            fixed = 0.0
-            if index != serial:
-                if index in failed or not smaller[index]:
-                    self.trials[index] = t  # no second size: no projection
-                    continue
-                fixed = fixed_cost(fewer_count[index], statistics.median(smaller[index]), n, seconds)
-            self.trials[index] = replace(t, fixed_seconds=fixed,
-                                         projected_seconds=projected_seconds(seconds, fixed, n, total))
 
     def _time_into(self, config: space.Config, items: Optional[list[Any]], into: list[float]) -> bool:
         """One timed run of ``config`` (on ``items``, or the subset); its time goes into ``into``."""
