@@ -154,9 +154,7 @@ class Recorder:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not self._should_record():
                 return fn(*args, **kwargs)
-            if self.on_first_call is not None:
-                hook, self.on_first_call = self.on_first_call, None
-                hook()
+            self._first_call_hook()
             if self._skip_this_one():
                 return self._count_only(fn, args, kwargs)
             call = self._begin(args, kwargs)
@@ -173,6 +171,12 @@ class Recorder:
             return result
 
         return wrapper
+
+    def _first_call_hook(self) -> None:
+        """Run ``on_first_call`` once, before the first recorded call is timed."""
+        if self.on_first_call is not None:
+            hook, self.on_first_call = self.on_first_call, None
+            hook()
 
     def _wrap_coroutine(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -203,9 +207,7 @@ class Recorder:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not self._should_record():
                 return fn(*args, **kwargs)
-            if self.on_first_call is not None:
-                hook, self.on_first_call = self.on_first_call, None
-                hook()
+            self._first_call_hook()
             call = self._begin(args, kwargs)
             self._depth.value = 0  # between resumptions the caller runs, not the target
             return self._consumed(fn(*args, **kwargs), call)

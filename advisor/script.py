@@ -246,8 +246,8 @@ def _decorate(tree: ast.Module, wanted: Callable[[str], bool], module: str = "")
     decorator; anything else gets ``@__paradvise_capture_by_name__("outer.inner")``,
     evaluated each time the ``def`` runs (each new closure is wrapped by the same
     recorder); a lambda bound to a name is wrapped in place:
-    ``score = __paradvise_capture_by_name__("score")(lambda x: ...)``. A method's goes
-    innermost, so a ``staticmethod`` around it still applies. In a user's module
+    ``score = __paradvise_capture_by_name__("score")(lambda x: ...)``. A plain method's or
+    a staticmethod's goes innermost, so a ``staticmethod`` around it still applies. In a user's module
     (``module``) every wrapper is looked up by name (``helpers:score``).
     """
     for kind, name, node in _definitions(tree):
@@ -266,10 +266,11 @@ def _decorate(tree: ast.Module, wanted: Callable[[str], bool], module: str = "")
             ast.copy_location(lookup, value)
             continue
         ast.copy_location(lookup, node)
-        if kind == METHOD:
-            node.decorator_list.append(lookup)  # type: ignore[attr-defined]
-        else:
-            node.decorator_list.insert(0, lookup)  # type: ignore[attr-defined]
+        decorators = node.decorator_list  # type: ignore[attr-defined]
+        if kind == METHOD and all(ast.unparse(d) == "staticmethod" for d in decorators):
+            decorators.append(lookup)  # inside staticmethod, which must stay outermost
+        else:  # outermost: a decorator that compiles or inspects the function (a JIT) gets it as written
+            decorators.insert(0, lookup)
     return ast.fix_missing_locations(tree)
 
 

@@ -1,6 +1,7 @@
 """Pick the configuration to recommend from measured trials (pure functions)."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any, Optional
 
@@ -17,6 +18,10 @@ START_METHOD_SIMPLICITY = {"fork": 0, "forkserver": 1, "spawn": 2}
 TIE_FRACTION = 0.03
 # A spread counts as noise only from this many runs (see _settled_spread).
 TIE_MIN_RUNS = 3
+# A budget that measured no parallel configuration: what to ask for instead, in serial
+# passes. A configuration worth advising takes under a serial pass (it must be 1.15x
+# faster); three executor families, serial itself and the probes come to about six.
+STARVED_BUDGET_LOOPS = 6
 # Simpler first when tied: serial < asyncio < threads < processes < the rest.
 SIMPLICITY = {"serial": 0, "asyncio": 1, "threads": 2, "joblib": 3, "processes": 4,
               "interpreters": 5, "dask": 6}
@@ -157,7 +162,8 @@ def _stay_serial(serial: Trial, best_parallel: Optional[Trial], classification: 
         why = "; ".join(f"{k}: {v}" for k, v in exclusions.items()) or (
             "no parallel option succeeded" if tried_parallel else
             f"the budget ran out before any parallel configuration could be measured (one serial "
-            f"pass took {serial.seconds:.3g} s); nothing was compared, so run again with a larger --budget")
+            f"pass took {serial.seconds:.3g} s); nothing was compared, so this is unmeasured: run again with "
+            f"--budget {math.ceil(STARVED_BUDGET_LOOPS * (serial.seconds or 0.0)) or 1}")
         reason = f"Stay serial: {why}."
     else:
         gain = (serial.seconds or 0.0) / (best_parallel.seconds or 1.0)

@@ -120,6 +120,12 @@ def rewrite_report(report: Report, emit_name: Optional[str] = None) -> Rewrite:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"Cannot read the profiled script {script}: {exc}.") from None
     name = report.target.name
+    if report.target.kind == "method":
+        raise UsageError(f"Cannot write --emit/--patch: {name} is a method, and paradvise does not rewrite loops "
+                         "over methods yet; use the code in the report, which maps it with the instance.")
+    module, _, qualname = name.rpartition(":")
+    if module and "." not in qualname:  # imported from the user's module: the script calls it by name
+        name = qualname
     local = name.rpartition(".")[2]
     style = "star" if (f"pool.starmap({local}," in report.code or f"{local}(*x)" in report.code) else "single"
     dask_address = (report.dask or {}).get("scheduler")

@@ -18,8 +18,12 @@ from typing import Any, Callable, Sequence
 DISPATCH_TASKS = 2000
 # The GIL probe runs enough calls to last at least this long, so thread start-up is noise.
 GIL_PROBE_SECONDS = 0.1
-# Size statistics are taken over at most this many items (pickling all of them can be slow).
+# Size statistics are taken over at most this many items (pickling all of them can be slow),
 SIZE_SAMPLE = 500
+# and over at most this many pickled bytes: forty 8 MB arrays took 0.6 s to pickle and
+# unpickle for the throughput probe alone, a fifth of a 3 s budget, where 16 MB tells the
+# same rate (pickle's speed per byte does not depend on how many bytes there are).
+SIZE_SAMPLE_BYTES = 16 * 2**20
 
 
 def _noop(x: Any) -> Any:
@@ -125,25 +129,34 @@ def balanced_halves(items: Sequence[Any], durations: Sequence[float] = ()) -> li
     return halves
 
 
+def pickled_sample(values: Sequence[Any]) -> list[bytes]:
+    """Pickles of up to ``SIZE_SAMPLE`` values spread over ``values``, stopping once they hold
+    ``SIZE_SAMPLE_BYTES``. Raises what pickle raises."""
+    step = max(1, len(values) // SIZE_SAMPLE)
+    blobs: list[bytes] = []
+    total = 0
+    for value in values[::step]:
+        blobs.append(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        total += len(blobs[-1])
+        if total >= SIZE_SAMPLE_BYTES:
+            break
+    return blobs
+
+
 def pickled_sizes(values: Sequence[Any]) -> int:
     """Median pickled size in bytes (0 when the values cannot be pickled)."""
-    step = max(1, len(values) // SIZE_SAMPLE)
-    sizes = []
-    for value in values[::step]:
-        try:
-            sizes.append(len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
-        except Exception:  # noqa: BLE001 - unpicklable values have no transfer size
-            return 0
+    try:
+        sizes = [len(blob) for blob in pickled_sample(values)]
+    except Exception:  # noqa: BLE001 - unpicklable values have no transfer size
+        return 0
     return int(statistics.median(sizes)) if sizes else 0
 
 
 def pickle_throughput(values: Sequence[Any]) -> float:
     """Bytes per second to pickle and unpickle ``values`` (what a process pool does per item)."""
-    step = max(1, len(values) // SIZE_SAMPLE)
-    sample = list(values[::step])
     try:
         started = time.perf_counter()
-        blobs = [pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for v in sample]
+        blobs = pickled_sample(values)
         for blob in blobs:
             pickle.loads(blob)
         seconds = time.perf_counter() - started
