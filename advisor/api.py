@@ -289,8 +289,12 @@ class Advisor:
         size = _size_class(len(items))
         plan = self._plans.get(size) or self._from_cache(size)
         if plan is None:
-            with self._lock:
-                plan = self._plans.get(size)
+            from .cache import tuning_lock
+
+            with self._lock, tuning_lock(self._key(size)) as waited:
+                # Another process that held the lock may have tuned it meanwhile: its plan
+                # stands, even one measured on a machine that process kept busy itself.
+                plan = self._plans.get(size) or (self._from_cache(size, provisional_too=True) if waited else None)
                 if plan is None:
                     return self._tune_serially(items, size)
         self._use(plan, size)
@@ -380,7 +384,9 @@ class Advisor:
             self._function_fp = function_fingerprint(self.fn) + ("*" if self.star else "")
         return entry_key(self._function_fp, machine_fp(), size)
 
-    def _from_cache(self, size: str) -> Optional[Plan]:
+    def _from_cache(self, size: str, provisional_too: bool = False) -> Optional[Plan]:
+        """The cached plan for ``size``; a provisional one (measured on a busy machine) only
+        when ``provisional_too``, so a later run on a quieter machine measures again."""
         from .cache import TuningCache
 
         key = self._key(size)
@@ -389,7 +395,7 @@ class Advisor:
         except (sqlite3.Error, OSError) as exc:
             _warn_once("cache-read", f"the tuning cache could not be read ({exc}); tuning without it.")
             return None
-        if entry is None or "plan" not in entry.value:
+        if entry is None or "plan" not in entry.value or (entry.value.get("provisional") and not provisional_too):
             return None
         try:
             plan = Plan.from_stored(entry.value["plan"], "cache")
@@ -408,7 +414,9 @@ class Advisor:
 
         assert self._function_fp is not None
         value = {"plan": plan.stored(), "items": n_items, "tool_version": __version__,
-                 "executors": list(self.executors), "report": report.to_json()}
+                 "executors": list(self.executors), "report": report.to_json(),
+                 # Other programs took CPUs while it was measured: not a plan to keep for good.
+                 "provisional": any(w.code == "busy-machine" for w in report.warnings)}
         try:
             TuningCache().put(plan.key, f"{self.fn.__module__}.{self.fn.__qualname__}", self._function_fp,
                               machine_fp(), plan.size_class, value)

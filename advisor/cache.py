@@ -16,6 +16,7 @@ writers wait for each other instead of failing.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import inspect
 import json
@@ -244,3 +245,33 @@ def _entry(row: tuple[Any, ...]) -> Optional[Entry]:
     except ValueError:  # a damaged row is a miss, not a crash
         return None
     return Entry(key, function, function_fp, machine_fp, size, created, value)
+
+
+@contextlib.contextmanager
+def tuning_lock(key: str) -> Iterator[bool]:
+    """Hold the lock for tuning ``key`` across processes; yields whether another held it first.
+
+    Three processes tuning one function at once each measured on a machine the others
+    kept busy, and the last to finish left its plan in the cache; with the lock one tunes
+    and the others wait and take its plan. Where there is no ``fcntl`` (Windows) or the
+    folder cannot be written, there is no lock and each tunes, as before.
+    """
+    try:
+        import fcntl
+
+        folder = cache_dir() / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / f"{key}.lock", "a+b")
+    except (ImportError, OSError):
+        yield False
+        return
+    waited = False
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            waited = True
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield waited
+    finally:
+        handle.close()  # closing releases the lock
