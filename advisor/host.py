@@ -65,7 +65,7 @@ def _run(spec: dict[str, Any], wrappers: Optional[dict[str, Any]] = None) -> flo
 def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
     """Count and time the outermost calls of every function of the script and of the
     user's modules, with their parents in the call tree and their call sites (see counting.py)."""
-    from .counting import CallCounter, CallTree, ImportClock, counter_overhead, nested_calls
+    from .counting import CallCounter, CallTree, ImportClock, counter_overhead, nested_seconds
     from .script import AllWrappers
     from .user_pools import add_to_counter, watch_maps
 
@@ -86,7 +86,7 @@ def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
             stack = tree.stack()
             add_to_counter(counters[pool.function], pool, stack[-1] if stack else "")
 
-    inside, whole = counter_overhead()
+    inside, whole, light = counter_overhead()
     imports = ImportClock()
     imports.install()
     watch_maps(note_pool)
@@ -96,11 +96,13 @@ def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
     # cost of the counted calls made inside it (Richards.run makes millions: its loop
     # measured 7.8 s counted, 0.45 s as the script runs it).
     counts = {name: c.summary() for name, c in counters.items()}
-    nested = nested_calls(counts)
+    cost = {name: ((c["calls"] - c["light_calls"]) * whole + c["light_calls"] * light) / max(1, c["calls"])
+            for name, c in counts.items()}
+    nested = nested_seconds(counts, cost)
     for name, c in counts.items():
-        c["total_s"] = max(0.0, c["total_s"] - c["calls"] * inside - nested[name] * whole)
+        c["total_s"] = max(0.0, c["total_s"] - (c["calls"] - c["light_calls"]) * inside - nested[name])
     # What all the counters together added to the run: not the script's time either.
-    overhead_s = sum(c["calls"] for c in counts.values()) * whole
+    overhead_s = sum(cost[name] * c["calls"] for name, c in counts.items())
     return {"wall_s": wall, "functions": counts, "import_s": imports.seconds, "counting_s": overhead_s,
             "user_pools": [p.to_json() for p in pools]}
 
