@@ -71,7 +71,9 @@ def _side_effect_detail(event: str, args: tuple[Any, ...]) -> Optional[str]:
             mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS)
         if not writes or not isinstance(path, (str, bytes, os.PathLike)):
             return None
-        return os.fsdecode(path)
+        shown = os.fsdecode(path)
+        # Bytecode Python caches when the call imports a module is no effect of the user's code.
+        return None if "__pycache__" in shown or shown.startswith("/dev/") else shown
     if event == "subprocess.Popen":
         command = args[1] if len(args) > 1 else args[0]
         return " ".join(os.fsdecode(a) for a in command) if isinstance(command, (list, tuple)) else str(command)

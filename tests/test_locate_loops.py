@@ -188,3 +188,35 @@ def test_a_counter_of_many_tiny_calls_goes_light_and_keeps_its_estimates() -> No
     assert summary["light_calls"] == 2 * LIGHT_AFTER_CALLS
     assert summary["parents"] == {"": pytest.approx(3 * LIGHT_AFTER_CALLS)}
     assert rec_c.light_from == 0 and rec_c.calls == 3 * LIGHT_AFTER_CALLS  # recursive: counted in full
+
+
+def test_side_effects_seen_by_the_audit_hook_are_described() -> None:
+    import os
+
+    from advisor.capture import _side_effect_detail
+
+    assert _side_effect_detail("open", ("/tmp/out.txt", "w", 0)) == "/tmp/out.txt"
+    assert _side_effect_detail("open", ("/tmp/in.txt", "r", 0)) is None  # reading changes nothing
+    assert _side_effect_detail("open", ("/tmp/x", None, os.O_WRONLY | os.O_CREAT)) == "/tmp/x"
+    assert _side_effect_detail("open", ("/tmp/x", None, os.O_RDONLY)) is None
+    assert _side_effect_detail("open", ("/p/__pycache__/m.cpython-311.pyc.123", None, os.O_WRONLY)) is None
+    assert _side_effect_detail("subprocess.Popen", ("ls", ["ls", "-l"], None, None)) == "ls -l"
+    assert _side_effect_detail("socket.connect", (object(), ("127.0.0.1", 80))) == "('127.0.0.1', 80)"
+
+
+def test_a_recorded_call_that_writes_a_file_is_noted(tmp_path: Path) -> None:
+    from advisor.capture import watch_side_effects
+
+    recorder = Recorder()
+    watch_side_effects(recorder)  # an audit hook stays for the life of the process: it checks in_call()
+
+    def convert(i: int) -> int:
+        (tmp_path / f"out{i}.txt").write_text(str(i))
+        return i
+
+    wrapped = recorder.wrap(convert)
+    (tmp_path / "outside.txt").write_text("not in a call")
+    assert [wrapped(i) for i in range(5)] == list(range(5))
+    written = recorder.side_effects["files written"]
+    assert written["count"] == 5 and written["examples"][0].endswith("out0.txt")
+    assert not any("outside" in e for e in written["examples"])
