@@ -171,9 +171,10 @@ class Counted:
                    float(result.get("counting_s", 0.0)), list(result.get("user_pools", [])), profile)
 
 
-def count_calls(script: Path, argv: list[str], timeout: float, workdir: Path) -> Counted:
-    """Run the script once with every function counted."""
-    spec = {"mode": "count", "script": str(script), "argv": argv}
+def count_calls(script: Path, argv: list[str], timeout: float, workdir: Path,
+                wanted: Optional[str] = None) -> Counted:
+    """Run the script once with every function counted (and ``wanted``, wherever it is)."""
+    spec = {"mode": "count", "script": str(script), "argv": argv, "wanted": wanted}
     finished = run_host(spec, timeout, workdir)
     if finished.returncode != 0:
         raise script_failure(finished, script)
@@ -187,7 +188,8 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def count_under_scalene(script: Path, argv: list[str], timeout: float, workdir: Path) -> Optional[Counted]:
+def count_under_scalene(script: Path, argv: list[str], timeout: float, workdir: Path,
+                        wanted: Optional[str] = None) -> Optional[Counted]:
     """The count pass and the scalene profile from one run of the script.
 
     One run instead of two saves a whole run of the script and an interpreter start. Scalene
@@ -200,7 +202,7 @@ def count_under_scalene(script: Path, argv: list[str], timeout: float, workdir: 
     result_path, out = workdir / "count-result.json", workdir / "scalene.json"
     launcher.write_text(HOST_LAUNCHER, encoding="utf-8")
     spec = {"mode": "count", "script": str(script), "argv": argv, "out": str(result_path),
-            "python": sys.executable}
+            "python": sys.executable, "wanted": wanted}
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     command = [sys.executable, "-m", "scalene", "run", "-o", str(out), "--cpu-only",
                "--profile-only", str(script), "--program-path", str(script.parent),
@@ -255,9 +257,9 @@ def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wan
     functions = with_nested(script, functions)
     if wanted and ":" not in wanted:
         wanted = resolve_function(functions, wanted, script.name).name
-    counted = None if starts_pools(script) else count_under_scalene(script, argv, timeout, workdir)
+    counted = None if starts_pools(script) else count_under_scalene(script, argv, timeout, workdir, wanted)
     if counted is None:  # scalene could not run it: count without it (a failing script fails here, with its error)
-        counted = count_calls(script, argv, timeout, workdir)
+        counted = count_calls(script, argv, timeout, workdir, wanted)
     wall, counts, profile = counted.wall, counted.functions, counted.profile
     # Imports are no loop's time (numpy's took 80% of a short script's run under scalene),
     # and neither is what counting every call added.

@@ -73,15 +73,39 @@ class UserModuleFinder(importlib.abc.MetaPathFinder):
         if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader) or not spec.origin:
             return None
         origin = Path(spec.origin)
-        if origin.resolve() == self.script or not is_user_file(origin, self.roots, self.excluded):
-            return None
+        named = any(isinstance(n, str) and n.startswith(f"{fullname}:") for n in dict.keys(self.wrappers))
+        if origin.resolve() == self.script or not (named or is_user_file(origin, self.roots, self.excluded)):
+            return None  # an installed package's module is wrapped only when --function names it
         spec.loader = WrappingLoader(fullname, spec.origin, self.wrappers)
         return spec
 
 
 def install_finder(roots: Sequence[Path], script: Path, wrappers: Any) -> None:
-    """Wrap functions of the user's modules the script imports from now on (host process only)."""
+    """Wrap functions of the user's modules the script imports from now on (host process only),
+    and the named functions of modules already imported (``--function json:dumps``)."""
     sys.meta_path.insert(0, UserModuleFinder(roots, script, wrappers))
+    for name in [n for n in dict.keys(wrappers) if isinstance(n, str) and ":" in n]:
+        wrap_loaded(name, wrappers[name])
+
+
+def wrap_loaded(name: str, decorator: Any) -> bool:
+    """Replace ``module:qualname`` in a module already imported by its wrapped self.
+
+    The script's own ``from module import f`` (run later) then gets the wrapper, and so do
+    calls through ``module.f``. A method is wrapped on its class. False when not found.
+    """
+    module_name, _, qualname = name.partition(":")
+    owner: Any = sys.modules.get(module_name)
+    if owner is None:
+        return False
+    *path, local = qualname.split(".")
+    for part in path:
+        owner = getattr(owner, part, None)
+    current = getattr(owner, local, None) if owner is not None else None
+    if not callable(current) or not hasattr(current, "__code__"):
+        return False  # a builtin or C function: there is no Python call to record
+    setattr(owner, local, decorator(current))
+    return True
 
 
 def definitions_in(file: str, module: str) -> dict[str, Any]:

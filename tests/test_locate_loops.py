@@ -220,3 +220,18 @@ def test_a_recorded_call_that_writes_a_file_is_noted(tmp_path: Path) -> None:
     written = recorder.side_effects["files written"]
     assert written["count"] == 5 and written["examples"][0].endswith("out0.txt")
     assert not any("outside" in e for e in written["examples"])
+
+
+def test_function_names_a_function_of_an_installed_module(tmp_path: Path) -> None:
+    (tmp_path / "wraps_text.py").write_text(textwrap.dedent("""
+        import textwrap
+        texts = [("word " * (50 + i)) for i in range(40)]
+        print(len([textwrap.fill(t, width=40) for t in texts]))
+    """), encoding="utf-8")
+    path = tmp_path / "wraps_text.py"
+    spec = {"mode": "count", "script": str(path), "argv": [str(path)], "wanted": "textwrap:fill"}
+    finished = run_host(spec, 120, new_workdir())
+    assert finished.returncode == 0, finished.stderr
+    counted = finished.result["functions"]["textwrap:fill"]
+    assert counted["calls"] == 40 and next(iter(counted["sites"])).endswith("wraps_text.py:4")
+    assert not any(name.startswith("textwrap:") and name != "textwrap:fill" for name in finished.result["functions"])
