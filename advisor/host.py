@@ -67,7 +67,7 @@ def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
     user's modules, with their parents in the call tree and their call sites (see counting.py)."""
     from .counting import CallCounter, CallTree, ImportClock, counter_overhead, nested_seconds
     from .script import AllWrappers
-    from .user_pools import add_to_counter, watch_maps
+    from .user_pools import add_to_counter, merged, run_here, watch_maps
 
     if spec.get("python"):
         outside_scalene(spec["python"])
@@ -90,6 +90,7 @@ def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
     imports = ImportClock()
     imports.install()
     watch_maps(note_pool)
+    run_here(note_pool, lambda: True)
     wrappers = AllWrappers(counter_for)
     if spec.get("wanted") and ":" in spec["wanted"]:
         wrappers[spec["wanted"]]  # made now, so a module imported already is wrapped too (--function json:dumps)
@@ -107,7 +108,7 @@ def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
     # What all the counters together added to the run: not the script's time either.
     overhead_s = sum(cost[name] * c["calls"] for name, c in counts.items())
     return {"wall_s": wall, "functions": counts, "import_s": imports.seconds, "counting_s": overhead_s,
-            "user_pools": [p.to_json() for p in pools]}
+            "user_pools": [p.to_json() for p in merged(pools)]}
 
 
 def outside_scalene(python: str) -> None:
@@ -135,11 +136,13 @@ def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
     from .zygote import Zygote
 
     result: dict[str, Any] = {}
-    from .user_pools import serial_maps
+    from .user_pools import run_here, serial_maps
 
     recorder = Recorder(expected_calls=spec["expected_calls"], sample_every=spec.get("sample_every", 1))
     watch_side_effects(recorder)
-    serial_maps(lambda: not recorder.completed)  # a loop the script runs in a pool is recorded here, call by call
+    # A loop the script runs in a pool is recorded here, call by call.
+    serial_maps(lambda: not recorder.completed)
+    run_here(None, lambda: not recorder.completed)
     zygote: list[Zygote] = []
 
     def fork_zygote() -> None:

@@ -192,7 +192,7 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         "mode": "capture", "script": str(path), "argv": argv, "function": located.function.name,
         "is_coroutine": located.function.is_coroutine, "expected_calls": calls,
         "budget_s": budget, "timeout_s": timeout, "usable_cpus": machine.usable_cpus,
-        "executors": [e for e in options.executors if e != "serial"], "start_method": "fork",
+        "executors": swept_executors(options.executors, located.user_pool), "start_method": "fork",
         "l2_bytes": machine.caches.l2_bytes,
         "folders": sorted({os.getcwd(), str(path.parent)}), "progress": str(progress_file),
         "main_guard": main_guard, "dask": options.dask if dask_workers else None, "dask_workers": dask_workers,
@@ -228,6 +228,15 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         raise HostFailed(f"paradvise failed while measuring: {result['host_error'].strip().splitlines()[-1]}",
                          result["host_error"])
     raise script_failure(finished, path)
+
+
+def swept_executors(asked: tuple[str, ...], user_pool: Optional[dict[str, Any]]) -> list[str]:
+    """The executors the sweep measures: those asked for, and the one the script uses itself."""
+    out = [e for e in asked if e != "serial"]
+    mine = (user_pool or {}).get("executor")
+    if mine and mine not in out and mine in SUPPORTED_EXECUTORS:
+        out.append(mine)
+    return out
 
 
 def _read_lines(path: Path) -> list[str]:

@@ -11,12 +11,16 @@ host process (never in paradvise's own) these methods are wrapped:
 - while recording (``serial_maps``), the map calls the function in this process, one item
   after another, so the recorder sees every call's arguments and result; the sweep then
   times the script's own configuration beside the others.
+- ``ProcessPoolExecutor.submit`` in a loop and ``joblib.Parallel`` run their calls in this
+  process in both passes (``run_here``), and are noted the same way.
 """
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Iterable, Optional
 
 # Attribute a counting wrapper carries: the display name of the function it counts.
@@ -35,6 +39,9 @@ class UserPool:
     items: int
     seconds: float
     site: str  # "file:line" of the map call
+    # The calls ran here, one by one, not in the pool (submit, joblib: see run_here), so the
+    # counters saw them already and ``seconds`` is their serial time.
+    ran_here: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,9 +138,101 @@ def serial_maps(active: Callable[[], bool]) -> None:
         setattr(cls, name, in_process)
 
 
+def run_here(note: Optional[Callable[[UserPool, Any], None]], active: Callable[[], bool]) -> None:
+    """``ProcessPoolExecutor.submit`` and ``joblib.Parallel`` run their calls here, one by one,
+    while ``active()``: in the count pass (``note`` given) and while the loop is recorded.
+
+    Their workers are other processes that the counters and the recorder cannot see, and
+    loky's would need the counting wrapper pickled by value (it holds a lock). A submit
+    returns a finished future; the script's loop over them goes on as written.
+    """
+    import concurrent.futures
+
+    executor_cls = concurrent.futures.ProcessPoolExecutor
+    original_submit = executor_cls.submit
+
+    def submit(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not active():
+            return original_submit(self, fn, *args, **kwargs)
+        site, started = _caller_site(), time.perf_counter()
+        future: Any = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - the future carries it, as the pool's would
+            future.set_exception(exc)
+        if note is not None:
+            note(UserPool(getattr(fn, COUNTED_NAME, ""), "processes", _workers(self), 1, "ProcessPoolExecutor.submit",
+                          1, time.perf_counter() - started, site, ran_here=True), fn)
+        return future
+
+    executor_cls.submit = submit  # type: ignore[method-assign]
+    sys.meta_path.insert(0, _PatchOnImport("joblib.parallel", lambda module: _patch_joblib(module, note, active)))
+
+
+def _patch_joblib(module: Any, note: Optional[Callable[[UserPool, Any], None]], active: Callable[[], bool]) -> None:
+    parallel = module.Parallel
+    original_call = parallel.__call__
+
+    def call(self: Any, iterable: Iterable[Any]) -> Any:
+        if not active():
+            return original_call(self, iterable)
+        site, started = _caller_site(), time.perf_counter()
+        tasks = list(iterable)
+        results = [fn(*args, **kwargs) for fn, args, kwargs in tasks]
+        if note is not None and tasks:
+            batch = self.batch_size if isinstance(self.batch_size, int) else None
+            workers = int(module.effective_n_jobs(self.n_jobs))
+            note(UserPool(getattr(tasks[0][0], COUNTED_NAME, ""), "joblib", workers, batch, "joblib.Parallel",
+                          len(tasks), time.perf_counter() - started, site, ran_here=True), tasks[0][0])
+        return results if getattr(self, "return_as", "list") == "list" else iter(results)
+
+    parallel.__call__ = call
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Calls ``patch(module)`` right after the module ``name`` is first imported."""
+
+    def __init__(self, name: str, patch: Callable[[Any], None]) -> None:
+        self.name, self.patch = name, patch
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return None
+        loader, patch = spec.loader, self.patch
+
+        class Patching(importlib.abc.Loader):
+            def create_module(self, spec: Any) -> Any:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: Any) -> None:
+                loader.exec_module(module)
+                patch(module)
+
+        spec.loader = Patching()
+        return spec
+
+
+def merged(pools: list[UserPool]) -> list[UserPool]:
+    """One entry per pool call site and function: a loop of submits is one loop."""
+    out: dict[tuple[str, str, str], UserPool] = {}
+    for pool in pools:
+        key = (pool.function, pool.method, pool.site)
+        known = out.get(key)
+        out[key] = pool if known is None else replace(known, items=known.items + pool.items,
+                                                      seconds=known.seconds + pool.seconds)
+    return list(out.values())
+
+
 def add_to_counter(counter: Any, pool: UserPool, parent: str) -> None:
     """Count the map's calls at the map: a process pool's ran where the counter could not see them."""
     with counter._lock:
+        if pool.ran_here:  # counted already, with the right parent; only the site is the pool's code
+            counter.sites = {pool.site: counter.sites.get(pool.site, 0) + pool.items}
+            return
         if pool.executor == "processes":
             counter.calls += pool.items
             counter.total_s += pool.seconds

@@ -235,3 +235,28 @@ def test_function_names_a_function_of_an_installed_module(tmp_path: Path) -> Non
     counted = finished.result["functions"]["textwrap:fill"]
     assert counted["calls"] == 40 and next(iter(counted["sites"])).endswith("wraps_text.py:4")
     assert not any(name.startswith("textwrap:") and name != "textwrap:fill" for name in finished.result["functions"])
+
+
+def test_submit_loops_and_joblib_parallel_are_loops_run_here_while_counting(tmp_path: Path) -> None:
+    result = run_count(tmp_path, {"jobs.py": """
+        from concurrent.futures import ProcessPoolExecutor
+        from joblib import Parallel, delayed
+
+        def work(x):
+            return sum(i * i for i in range(x))
+
+        def other(x):
+            return x + 1
+
+        if __name__ == "__main__":
+            print(sum(Parallel(n_jobs=2, batch_size=4)(delayed(work)(200 + i) for i in range(60))))
+            with ProcessPoolExecutor(2) as ex:
+                futures = [ex.submit(other, i) for i in range(30)]
+                print(sum(f.result() for f in futures))
+    """}, "jobs.py")
+    functions = result["functions"]
+    assert functions["work"]["calls"] == 60 and next(iter(functions["work"]["sites"])).endswith("jobs.py:12")
+    assert functions["other"]["calls"] == 30 and next(iter(functions["other"]["sites"])).endswith("jobs.py:14")
+    pools = {p["method"]: p for p in result["user_pools"]}
+    assert (pools["joblib.Parallel"]["workers"], pools["joblib.Parallel"]["chunksize"]) == (2, 4)
+    assert pools["ProcessPoolExecutor.submit"]["items"] == 30  # one loop of submits, not thirty pools

@@ -182,8 +182,12 @@ def with_user_pool(rec: Recommendation, trials: list[Trial], pool: Optional[dict
     """Say how the script's own pool compares: its time beside serial's, for the whole loop."""
     if not pool:
         return rec
-    chunk = f", chunksize {pool['chunksize']}" if pool.get("chunksize") else ""
-    label = f"{pool['method'].split('.')[0]}({pool['workers']}){chunk}"
+    if pool["method"].startswith("joblib"):
+        batch = f", batch_size={pool['chunksize']}" if pool.get("chunksize") else ""
+        label = f"Parallel(n_jobs={pool['workers']}{batch})"
+    else:
+        chunk = f", chunksize {pool['chunksize']}" if pool.get("chunksize") else ""
+        label = f"{pool['method'].split('.')[0]}({pool['workers']}){chunk}"
     trials, projected = for_whole_loop(trials)
     if not projected and items_measured and items > items_measured:
         trials = scaled_trials(trials, items / items_measured)
