@@ -257,3 +257,16 @@ def test_verify_runs_the_rewritten_script_against_the_original(tmp_path_factory:
         assert v["predicted_speedup"] == pytest.approx(1.0)
     else:  # Amdahl on the loop's measured speedup: never more than it
         assert 1.0 <= v["predicted_speedup"] <= report["recommendation"]["expected_speedup"] + 1e-9
+
+
+def test_a_script_already_in_a_pool_gets_its_own_configuration_timed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report = profile_sample("pool_map", tmp_path_factory, "--budget", "3")
+    assert_consistent(report)
+    target = report["target"]
+    assert target["name"] == "is_prime_square" and target["calls"] == 20_000
+    assert target["call_site"].endswith("pool_map.py:27")
+    pool = target["user_pool"]
+    assert (pool["method"], pool["executor"], pool["workers"], pool["chunksize"]) == ("Pool.map", "processes", 8, 1)
+    mine = [t for t in report["trials"] if t["executor"] == "processes" and t["workers"] == 8 and t["chunksize"] == 1]
+    assert mine, "the script's own Pool(8), chunksize 1 was not timed"
+    assert "Your Pool(8), chunksize 1, as the script maps it:" in report["recommendation"]["reason"]
