@@ -89,10 +89,7 @@ def recommend(trials: list[Trial], classification: Classification,
     """``items``/``items_measured``: the loop's calls and those the trials mapped. Every time
     in the words is for the whole loop: projected where the sweep projected it, else scaled
     in proportion (which choice that makes is the same: all scale alike)."""
-    trials, projected = for_whole_loop(trials)
-    scaled = not projected and items_measured and items > items_measured
-    if scaled:
-        trials = scaled_trials(trials, items / items_measured)
+    trials, projected, scaled = whole_loop_trials(trials, items, items_measured)
     rec = _recommend(trials, classification, exclusions, per_call_s)
     if projected:
         rec = replace(rec, reason=rec.reason + (
@@ -103,6 +100,15 @@ def recommend(trials: list[Trial], classification: Classification,
             f" Trials ran on {items_measured} of the loop's {items} calls; these times are scaled to all of "
             "them in proportion."))
     return rec
+
+
+def whole_loop_trials(trials: list[Trial], items: int, items_measured: int) -> tuple[list[Trial], bool, bool]:
+    """(trials in whole-loop times, whether projected, whether scaled in proportion)."""
+    trials, projected = for_whole_loop(trials)
+    scaled = bool(not projected and items_measured and items > items_measured)
+    if scaled:
+        trials = scaled_trials(trials, items / items_measured)
+    return trials, projected, scaled
 
 
 def scaled_trials(trials: list[Trial], factor: float) -> list[Trial]:
@@ -188,9 +194,7 @@ def with_user_pool(rec: Recommendation, trials: list[Trial], pool: Optional[dict
     else:
         chunk = f", chunksize {pool['chunksize']}" if pool.get("chunksize") else ""
         label = f"{pool['method'].split('.')[0]}({pool['workers']}){chunk}"
-    trials, projected = for_whole_loop(trials)
-    if not projected and items_measured and items > items_measured:
-        trials = scaled_trials(trials, items / items_measured)
+    trials, _, _ = whole_loop_trials(trials, items, items_measured)
     mine = next((t for t in trials if t.executor == pool["executor"] and t.workers == pool["workers"]
                  and (t.chunksize or 1) == (pool.get("chunksize") or 1) and not t.blas_threads), None)
     serial = next((t for t in trials if t.executor == "serial" and t.ok and t.seconds), None)
