@@ -268,26 +268,42 @@ def outcome_digest(results: Any) -> str:
     leave the parent's globals untouched, which is a wrong answer, not a faster one.
     Dicts and sets compare regardless of order, as == does: threads insert keys in a
     different order, which is not a different answer.
+    Objects of the module's own classes count too, by their attributes: a global instance
+    that the loop's calls update (a task table, counters) is state the script can read
+    after the loop, and worker processes update only their copies of it.
     """
     state = {}
     if WORKLOAD_MODULE is not None:
         state = {k: v for k, v in vars(WORKLOAD_MODULE).items()
-                 if not k.startswith("_") and type(v) in STATE_TYPES}
+                 if not k.startswith("_") and (type(v) in STATE_TYPES or _own_object(v))}
     return hashlib.sha256(repr(_canonical((results, state))).encode()).hexdigest()
 
 
-def _canonical(value: Any) -> Any:
+def _own_object(value: Any) -> bool:
+    """An instance of a class the workload's module defines (not a class, function or module)."""
+    cls = type(value)
+    return (WORKLOAD_MODULE is not None and cls.__module__ == WORKLOAD_MODULE.__name__
+            and hasattr(value, "__dict__"))
+
+
+def _canonical(value: Any, seen: Optional[set[int]] = None) -> Any:
+    seen = set() if seen is None else seen
+    if _own_object(value):
+        if id(value) in seen:  # linked objects refer to each other: a cycle is a reference, not more data
+            return ("ref", type(value).__qualname__)
+        seen.add(id(value))
+        return ("object", type(value).__qualname__, _canonical(vars(value), seen))
     if isinstance(value, float):
         # To 9 significant digits, about paradvise's own tolerance (equality.FLOAT_REL_TOL):
         # BLAS on one thread sums in another order than on two, and a last-bit difference
         # is not a wrong answer (it had marked every BLAS-limited configuration wrong).
         return format(value, ".9g")
     if isinstance(value, dict):
-        return ("dict", sorted((repr(_canonical(k)), _canonical(v)) for k, v in value.items()))
+        return ("dict", sorted((repr(_canonical(k, seen)), _canonical(v, seen)) for k, v in value.items()))
     if isinstance(value, (set, frozenset)):
-        return ("set", sorted(repr(_canonical(v)) for v in value))
+        return ("set", sorted(repr(_canonical(v, seen)) for v in value))
     if isinstance(value, (list, tuple)):
-        return (type(value).__name__, [_canonical(v) for v in value])
+        return (type(value).__name__, [_canonical(v, seen) for v in value])
     return repr(value)
 
 
