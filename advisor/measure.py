@@ -60,6 +60,15 @@ def _probe(work: Callable[[], Any], timeout: float) -> Any:
     return outcome.value if outcome.ok else None
 
 
+# tracemalloc's cost is per allocation. Calls whose peak matters (large buffers, compared
+# with the caches) make few allocations and run near their own speed under it; calls of
+# allocation-heavy pure Python run 10-25x slower (a 34 ms call took 0.82 s, a quarter of
+# a 3 s budget) and their peak is small. So the probe gets a few times the call's own
+# time; past that, the peak is left unknown and the working set is the arguments and results.
+PEAK_PROBE_SLOWDOWN = 3.0
+PEAK_PROBE_MIN_S = 0.05
+
+
 def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
                process_dispatch: bool = False) -> tuple[Facts, dict[str, int]]:
     """``process_dispatch``: time a process pool's start-up and hand-over even without
@@ -82,10 +91,12 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
     if not subject.is_coroutine and options.usable_cpus >= 2:
         sample, durations = probes.probe_items(subject.items, subject.walls)
         gil = _probe(lambda: probes.gil_probe(subject.prepare_child(), sample, durations), timeout)
-    median_item = subject.items[_median_index(subject.walls)] if subject.items else None
+    median = _median_index(subject.walls) if subject.items else None
     peak = 0
-    if not subject.is_coroutine and median_item is not None:
-        peak = _probe(lambda: probes.peak_allocation(subject.prepare_child(), median_item), timeout) or 0
+    if not subject.is_coroutine and median is not None:
+        peak_timeout = min(timeout, max(PEAK_PROBE_MIN_S, PEAK_PROBE_SLOWDOWN * subject.walls[median]))
+        peak = _probe(lambda: probes.peak_allocation(subject.prepare_child(), subject.items[median]),
+                      peak_timeout) or 0
     results = [c.result for c in calls if c.error is None]
     sizes = _probe(lambda: {"arg_bytes": probes.pickled_sizes(subject.items),
                             "result_bytes": probes.pickled_sizes(results)}, timeout) or {
