@@ -200,7 +200,7 @@ def _write_outputs(report: Any, **paths: Optional[str]) -> None:
 
 def _check_rewrite_paths(script: str, emit_path: Optional[str], patch_path: Optional[str]) -> None:
     if emit_path or patch_path:
-        from .present.rewrite import check_paths
+        from .cli_rewrite import check_paths
 
         check_paths(script, emit_path, patch_path)
 
@@ -209,7 +209,7 @@ def _prepare_rewrite(report: Any, emit_path: Optional[str], patch_path: Optional
     """--emit / --patch: the script with its hot loop rewritten to the advice (present/rewrite.py)."""
     if not (emit_path or patch_path):
         return None
-    from .present.rewrite import prepare_rewrite
+    from .cli_rewrite import prepare_rewrite
 
     return prepare_rewrite(report, emit_path, patch_path)
 
@@ -217,7 +217,7 @@ def _prepare_rewrite(report: Any, emit_path: Optional[str], patch_path: Optional
 def _write_rewrite(done: Any, emit_path: Optional[str], patch_path: Optional[str], quiet: bool) -> None:
     if done is None:
         return
-    from .present.rewrite import write_prepared
+    from .cli_rewrite import write_prepared
 
     write_prepared(done, emit_path, patch_path)
     if not quiet:

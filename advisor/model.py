@@ -134,6 +134,9 @@ class DataProfile(_JsonMixin):
     # "loop start": trials forked from the process as it was at the first call (see
     # zygote.py); "last call": from the process at the loop's last call.
     measured_from: str = "last call"
+    # How the loop calls the target: "single" f(x), or "star" f(*args, **kwargs) (items
+    # are argument tuples); the code and the rewrite map it the same way.
+    call_style: str = "single"
 
 
 @dataclass(frozen=True)

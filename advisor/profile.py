@@ -299,7 +299,8 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
     recommendation = with_user_pool(recommendation, m.trials, located.user_pool, m.items, m.items_measured)
     data = DataProfile(arg_bytes=m.arg_bytes, result_bytes=m.result_bytes,
                        working_set_bytes=m.working_set_bytes, fits_in=fits_in(m.working_set_bytes, machine.caches),
-                       items=m.items, items_measured=m.items_measured, measured_from=m.measured_from)
+                       items=m.items, items_measured=m.items_measured, measured_from=m.measured_from,
+                       call_style=m.call_style)
     warnings = list(m.warnings) + advice_warnings(machine, m, recommendation, classification, main_guard, loop_s)
     return Report(
         schema_version=SCHEMA_VERSION, tool={"name": "paradvise", "version": __version__},

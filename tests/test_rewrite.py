@@ -24,7 +24,8 @@ import pytest
 
 from advisor.errors import UsageError
 from advisor.model import Recommendation
-from advisor.present.rewrite import check_paths, rewrite_source, unified_diff
+from advisor.cli_rewrite import check_paths
+from advisor.present.rewrite import rewrite_source, unified_diff
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -290,3 +290,70 @@ def summary(rec: Recommendation) -> str:
     if rec.blas_threads:
         parts.append(f"BLAS on {rec.blas_threads} thread per worker")
     return ", ".join(parts) + f": {rec.expected_speedup:.2f}x faster than serial"
+
+
+def map_helper(rec: Recommendation, name: str, helper: str, style: str,
+                   dask_address: Optional[str]) -> tuple[str, list[str]]:
+    """A function ``helper(items)`` that maps ``name`` as ``rec`` says, for a loop rewritten in
+    place (present/rewrite.py), and the import lines it needs."""
+    star = style == "star"
+    call = f"{name}(*x)" if star else f"{name}(x)"
+    workers, chunksize = rec.workers, rec.chunksize or 1
+    if rec.executor == "processes":
+        method = "starmap" if star else "map"
+        return (f'''def {helper}(items):
+    context = multiprocessing.get_context("{rec.start_method or 'fork'}")
+    with context.Pool(processes={workers}) as pool:
+        return pool.{method}({name}, items, chunksize={chunksize})
+''', ["import multiprocessing"])
+    if rec.executor == "threads" and chunksize > 1:
+        return (f'''def {helper}(items, chunksize={chunksize}):
+    def run_chunk(chunk):
+        return [{call} for x in chunk]
+
+    items = list(items)
+    chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
+    with ThreadPoolExecutor(max_workers={workers}) as pool:
+        return [result for part in pool.map(run_chunk, chunks) for result in part]
+''', ["from concurrent.futures import ThreadPoolExecutor"])
+    if rec.executor == "threads":
+        fn = f"lambda x: {call}" if star else name
+        return (f'''def {helper}(items):
+    with ThreadPoolExecutor(max_workers={workers}) as pool:
+        return list(pool.map({fn}, items))
+''', ["from concurrent.futures import ThreadPoolExecutor"])
+    if rec.executor == "asyncio":
+        return (f'''async def {helper}(items):
+    gate = asyncio.Semaphore({workers})  # at most {workers} awaiting at once
+
+    async def bounded(x):
+        async with gate:
+            return await {call}
+
+    return await asyncio.gather(*(bounded(x) for x in items))
+''', ["import asyncio"])
+    if rec.executor == "joblib":
+        batch = rec.chunksize if rec.chunksize else '"auto"'
+        args = "*x" if star else "x"
+        return (f'''def {helper}(items):
+    return Parallel(n_jobs={workers}, backend="loky", batch_size={batch})(delayed({name})({args}) for x in items)
+''', ["from joblib import Parallel, delayed"])
+    if rec.executor == "dask":
+        fields = dask_fields(workers, dask_address)
+        fn = f"lambda x: {call}" if star else name
+        if chunksize > 1:
+            return (f'''def {helper}(items, chunksize={chunksize}):
+    def run_chunk(chunk):
+        return [{call} for x in chunk]
+
+    items = list(items)
+    chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
+    {fields["dask_with"]}
+        parts = client.gather(client.map(run_chunk, chunks, pure=False))
+    return [result for part in parts for result in part]
+''', [fields["dask_import"]])
+        return (f'''def {helper}(items):
+    {fields["dask_with"]}
+        return client.gather(client.map({fn}, list(items), pure=False))
+''', [fields["dask_import"]])
+    raise ValueError(f"no in-place rewrite for {rec.executor}")
