@@ -131,26 +131,31 @@ def _warn_once(tag: str, message: str) -> None:
 def advise(fn: Callable[P, R]) -> Advised[P, R]: ...
 @overload
 def advise(*, budget: Optional[float] = ..., executors: Optional[Sequence[str]] = ...,
-           timeout: Optional[float] = ...) -> Callable[[Callable[P, R]], Advised[P, R]]: ...
+           timeout: Optional[float] = ..., cpus: Optional[int] = ...) -> Callable[[Callable[P, R]], Advised[P, R]]: ...
 
 
 def advise(fn: Optional[Callable[P, R]] = None, *, budget: Optional[float] = None,
-           executors: Optional[Sequence[str]] = None, timeout: Optional[float] = None) -> Any:
+           executors: Optional[Sequence[str]] = None, timeout: Optional[float] = None,
+           cpus: Optional[int] = None) -> Any:
     """Give ``fn`` a self-tuning ``map``; ``fn`` itself is returned, so direct calls are unchanged.
 
     ``budget`` bounds the tuning sweep in seconds (default: as ``paradvise profile``, about
     ten times the serial loop, at least 4 s); ``timeout`` bounds one trial; ``executors``
-    limits what is tried (serial, threads, processes).
+    limits what is tried (serial, threads, processes); ``cpus`` adds to ``f.report`` the
+    what-if for a machine with that many usable CPUs (``report.what_if``).
     """
     chosen = _check_executors(executors)
     for label, value in (("budget", budget), ("timeout", timeout)):
         if value is not None and value <= 0:
             raise ValueError(f"advise({label}=...) must be a positive number of seconds")
+    if cpus is not None and (not isinstance(cpus, int) or cpus < 1):
+        raise ValueError("advise(cpus=...) must be a whole number of CPUs, at least 1")
 
     def decorate(target: Callable[P, R]) -> Advised[P, R]:
         if is_method(target):  # obj.score.map(items) must pass obj: see AdvisedMethod
-            return cast("Advised[P, R]", AdvisedMethod(target, Advisor(target, budget, chosen, timeout, star=True)))
-        Advisor(target, budget, chosen, timeout).attach()
+            return cast("Advised[P, R]", AdvisedMethod(target, Advisor(target, budget, chosen, timeout, star=True,
+                                                                       cpus=cpus)))
+        Advisor(target, budget, chosen, timeout, cpus=cpus).attach()
         return cast("Advised[P, R]", target)
 
     return decorate(fn) if fn is not None else decorate
@@ -228,13 +233,14 @@ class Advisor:
 
     def __init__(self, fn: Callable[..., Any], budget: Optional[float] = None,
                  executors: Sequence[str] = DEFAULT_EXECUTORS, timeout: Optional[float] = None,
-                 star: bool = False) -> None:
+                 star: bool = False, cpus: Optional[int] = None) -> None:
         if not isinstance(fn, types.FunctionType):
             raise TypeError(f"@advise decorates plain Python functions (def), not {type(fn).__name__}")
         if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
             raise TypeError(f"@advise cannot map coroutine function {fn.__qualname__}; "
                             "use `paradvise profile` to measure asyncio for it")
         self.fn, self.budget, self.executors, self.timeout = fn, budget, tuple(executors), timeout
+        self.cpus = cpus
         self.recorder = Recorder()
         self._record_call = self.recorder.wrap(fn)
         self._plans: dict[str, Plan] = {}
@@ -360,7 +366,7 @@ class Advisor:
     def _tune_from(self, recorder: Recorder, size: str) -> None:
         try:
             report = tune_recorded(self.fn, recorder, budget=self.budget, timeout=self.timeout,
-                                   executors=self.executors)
+                                   executors=self.executors, cpus=self.cpus)
         except Exception as exc:  # noqa: BLE001 - the answer is computed; tuning is best effort
             _warn_once(f"tune:{self.fn.__qualname__}", (
                 f"could not tune {self.fn.__qualname__} ({type(exc).__name__}: {exc}); it runs serially."))
@@ -452,7 +458,8 @@ def module_of(fn: types.FunctionType) -> Any:
 
 
 def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optional[float] = None,
-                  timeout: Optional[float] = None, executors: Sequence[str] = DEFAULT_EXECUTORS) -> Report:
+                  timeout: Optional[float] = None, executors: Sequence[str] = DEFAULT_EXECUTORS,
+                  cpus: Optional[int] = None) -> Report:
     """Measure, sweep and analyse ``fn`` on the calls ``recorder`` holds, as ``paradvise profile`` does."""
     from .locate import Located
     from .machine import detect_machine
@@ -477,7 +484,7 @@ def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optiona
     located = Located(function=FunctionDef(fn.__name__, fn.__code__.co_firstlineno, False),
                       script_seconds=loop_s, located_by="@advise", calls=len(recorder.calls),
                       loop_seconds=loop_s)
-    report = build_report(machine, path, located, measurement, _has_main_guard(path), loop_s)
+    report = build_report(machine, path, located, measurement, _has_main_guard(path), loop_s, cpus=cpus)
     return dataclasses.replace(report, code=_code_for(fn, path, report, measurement.call_style))
 
 

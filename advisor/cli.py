@@ -100,6 +100,16 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Optional[float]
     return value
 
 
+# A what-if for more CPUs than this is a guess about machines that hardly exist.
+MAX_WHAT_IF_CPUS = 4096
+
+
+def _cpu_count(ctx: click.Context, param: click.Parameter, value: Optional[int]) -> Optional[int]:
+    if value is not None and not 1 <= value <= MAX_WHAT_IF_CPUS:
+        raise click.BadParameter(f"must be a number of CPUs from 1 to {MAX_WHAT_IF_CPUS}")
+    return value
+
+
 EMIT_HELP = "Write a copy of the script with its hot loop rewritten to the advice here (never the script itself)."
 PATCH_HELP = "Write the same rewrite as a unified diff against the script here."
 
@@ -120,6 +130,8 @@ PATCH_HELP = "Write the same rewrite as a unified diff against the script here."
 @click.option("--target-seconds", type=float, callback=_positive, metavar="SECONDS",
               help="With --dask: project the cluster size that maps the whole loop this fast "
                    "(default: a tenth of the serial time).")
+@click.option("--cpus", type=int, callback=_cpu_count, metavar="N",
+              help="Also predict the advice, and its speedup, for a machine with N usable CPUs.")
 @click.option("--json", "json_path", metavar="PATH", help="Write the JSON report here.")
 @click.option("--markdown", "markdown_path", metavar="PATH", help="Write a Markdown report here.")
 @click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report with plots here.")
@@ -131,7 +143,7 @@ PATCH_HELP = "Write the same rewrite as a unified diff against the script here."
 @click.option("--debug", is_flag=True, help="Show tracebacks of paradvise's own errors.")
 def profile(script: str, script_args: tuple[str, ...], function: Optional[str], budget: Optional[float],
             timeout: Optional[float], executors: Optional[str], dask: Optional[str],
-            target_seconds: Optional[float], json_path: Optional[str], markdown_path: Optional[str],
+            target_seconds: Optional[float], cpus: Optional[int], json_path: Optional[str], markdown_path: Optional[str],
             html_path: Optional[str], emit_path: Optional[str], patch_path: Optional[str], verify: bool,
             quiet: bool, debug: bool) -> None:
     """Profile SCRIPT, find its hot function, measure it in parallel, advise.
@@ -145,7 +157,7 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
         names = None if executors is None else [e.strip() for e in executors.split(",") if e.strip()]
         options = ProfileOptions(script=script, args=list(script_args), function=function, budget_s=budget,
                                  timeout_s=timeout, executors=choose_executors(names, dask), dask=dask,
-                                 target_seconds=target_seconds)
+                                 target_seconds=target_seconds, cpus=cpus)
         try:
             report = _run_with_progress(options, quiet)
         except Interrupted as interrupted:

@@ -219,6 +219,8 @@ class Report(_JsonMixin):
     # With --verify: the original and the rewritten script timed end to end (verify.py):
     # original_seconds, emitted_seconds, rounds, realized_speedup, predicted_speedup, same_output.
     verification: dict[str, Any] = field(default_factory=dict)
+    # With --cpus N: the advice predicted for a machine with N usable CPUs (analyse/what_if.py).
+    what_if: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Report":
@@ -256,6 +258,9 @@ class Measurement(_JsonMixin):
     # With --dask: {"scheduler": "local" or an address, "runs": per Dask trial its
     # workers, chunksize, median seconds and phase times (startup_s, map_s)}.
     dask: dict[str, Any] = field(default_factory=dict)
+    # The measured items' recorded durations in loop order (at most ITEM_SAMPLE of them,
+    # evenly spaced): the what-if (analyse/what_if.py) hands them out to simulated workers.
+    item_seconds: list[float] = field(default_factory=list)
 
     @property
     def typical_call_seconds(self) -> float:

@@ -27,6 +27,7 @@ from .locate import Located, locate, script_failure
 from .machine import detect_machine
 from .model import (SCHEMA_VERSION, Classification, DataProfile, Machine, Measurement, Recommendation,
                     Report, Target, Trial, Warning)
+from .analyse.what_if import what_if
 from .measure import with_speedups
 from .sweep.backends import interpreters_available
 from .sweep.budget import SERIAL_BUDGET_SHARE
@@ -80,6 +81,7 @@ class ProfileOptions:
     executors: tuple[str, ...] = DEFAULT_EXECUTORS
     dask: Optional[str] = None  # "local" or a scheduler address
     target_seconds: Optional[float] = None  # for the Dask cluster-size projection
+    cpus: Optional[int] = None  # --cpus: add the what-if for a machine with this many usable CPUs
 
 
 @dataclass
@@ -123,7 +125,8 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
                                progress, dask_workers)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report = build_report(machine, path, located, measurement, guard, loop_s, dask_target_s=options.target_seconds)
+    report = build_report(machine, path, located, measurement, guard, loop_s, dask_target_s=options.target_seconds,
+                          cpus=options.cpus)
     # What the sweep was allowed, next to what it took (timings.sweep_s): the budget is a
     # ceiling that one trial in progress may overrun by at most its timeout.
     return replace(report, timings={**report.timings, "budget_s": budget, "trial_timeout_s": timeout})
@@ -285,7 +288,8 @@ def has_main_guard(tree: ast.Module) -> bool:
 
 # -- analysis (pure) ---------------------------------------------------------------------
 def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
-                 main_guard: bool, loop_s: float, dask_target_s: Optional[float] = None) -> Report:
+                 main_guard: bool, loop_s: float, dask_target_s: Optional[float] = None,
+                 cpus: Optional[int] = None) -> Report:
     target = Target(
         name=located.function.name, file=str(path), line=located.function.line, calls=m.items,
         per_call_seconds=m.typical_call_seconds, is_coroutine=located.function.is_coroutine,
@@ -315,6 +319,8 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
                           m.items_measured or m.items, m.items, dask_target_s),
         timings={"script_s": located.script_seconds, "loop_s": loop_s, "sweep_s": m.sweep_seconds,
                  "per_call_median_s": m.per_call["median"], "per_call_serial_s": m.typical_call_seconds},
+        what_if=what_if(m, classification.kind, cpus, machine.usable_cpus, machine.caches,
+                        classification.evidence.get("two_thread_speedup"), target.is_coroutine) if cpus else {},
     )
 
 

@@ -83,7 +83,20 @@ def assert_consistent(report: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def cpu_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return profile_sample("cpu_bound", tmp_path_factory)
+    return profile_sample("cpu_bound", tmp_path_factory, "--cpus", "8")
+
+
+def test_cpus_adds_the_what_if_the_contract_gives(cpu_report: dict[str, Any]) -> None:
+    w = cpu_report["what_if"]
+    assert w["cpus"] == 8
+    assert w["executor"] in ("serial", "processes")  # the calls hold the GIL: threads cannot help
+    assert isinstance(w["workers"], int) and 1 <= w["workers"] <= 8
+    assert w["chunksize"] is None or isinstance(w["chunksize"], int)
+    assert w["low"] <= w["predicted_speedup"] <= w["high"]
+    assert w["predicted_seconds"] > 0 and w["limit"]
+    if w["executor"] == "processes":
+        # 24 calls of ~30 ms each: eight workers leave three rounds; the prediction cannot beat that.
+        assert w["predicted_speedup"] <= 8
 
 
 def test_cpu_bound_gets_processes(cpu_report: dict[str, Any]) -> None:
@@ -214,6 +227,8 @@ def test_bad_option_values(tmp_path: Path) -> None:
     assert done.returncode == 2
     done = paradvise("profile", str(SAMPLES / "cpu_bound.py"), "--executors", "serial,bogus", cwd=tmp_path)
     assert_one_sentence(done, 2, "bogus")
+    done = paradvise("profile", str(SAMPLES / "cpu_bound.py"), "--cpus", "0", cwd=tmp_path)
+    assert done.returncode == 2 and "--cpus" in done.stderr
 
 
 def test_machine_json_matches_sysfs(tmp_path: Path) -> None:

@@ -21,7 +21,10 @@ from advisor.analyse.model_fit import fit_all
 from advisor.errors import UsageError
 from advisor.model import (Caches, Classification, DataProfile, Machine, PythonInfo, Recommendation, Report,
                            Target, Trial, Warning)
+from rich.console import Console
+
 from advisor.present import facts, html, markdown, plots, registry
+from advisor.present.terminal import render as render_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -349,3 +352,17 @@ def test_html_renders_in_headless_chromium(html_page: Path, tmp_path: Path) -> N
     assert png.startswith(b"\x89PNG") and len(png) > 20_000  # a blank page compresses to a few KiB
     dom = chromium(html_page, tmp_path / "profile", "--dump-dom").stdout
     assert dom.count("<svg") >= 2 and 'id="plot-speedup"' in dom and "render_tile" in dom
+
+
+def test_a_what_if_is_shown_in_every_format() -> None:
+    what_if = {"cpus": 16, "measured_on_cpus": 2, "executor": "processes", "workers": 16, "chunksize": 4,
+               "start_method": "fork", "predicted_seconds": 0.25, "predicted_speedup": 11.2, "low": 9.8,
+               "high": 12.5, "limit": "the limit is starting 16 worker processes, 6% of the predicted time."}
+    report = dataclasses.replace(handmade_report(), what_if=what_if)
+    line = "On 16 CPUs (predicted from 2 here): processes, 16 workers, chunksize 4: predicted 11.20x (9.80-12.50x)"
+    assert line in registry.render(report, "markdown")
+    assert line in registry.render(report, "html")
+    console = Console(record=True, width=400)
+    render_terminal(report, console)
+    assert line in console.export_text()
+    assert Report.from_json(json.loads(registry.render(report, "json"))).what_if == what_if

@@ -46,6 +46,21 @@ def shown_path(report: Report) -> str:
     return str(path)
 
 
+def what_if_line(report: Report) -> str:
+    """``On 16 CPUs: processes, 16 workers, chunksize 4: predicted 11.2x (9.8-12.5x), 0.12 s; the limit is ...``"""
+    w = report.what_if
+    if not w:
+        return ""
+    if w["executor"] == "serial":
+        return f"On {w['cpus']} CPUs (predicted from {w.get('measured_on_cpus', '?')} here): {w['limit']}"
+    chunk = f", chunksize {w['chunksize']}" if w.get("chunksize") and w["chunksize"] > 1 else ""
+    method = f", start method {w['start_method']}" if w.get("start_method") not in (None, "fork") else ""
+    return (f"On {w['cpus']} CPUs (predicted from {w.get('measured_on_cpus', '?')} here): {w['executor']}, "
+            f"{w['workers']} workers{chunk}{method}: predicted {w['predicted_speedup']:.2f}x "
+            f"({w['low']:.2f}-{w['high']:.2f}x), {human_seconds(w['predicted_seconds'])} for the whole loop; "
+            f"{w['limit']}")
+
+
 def loop_text(report: Report) -> str:
     """Where the loop is and what else was weighed: ``loop at x.py:30; candidates: f 94%, g 3%``."""
     t = report.target

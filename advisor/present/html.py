@@ -84,8 +84,9 @@ def _section(title: str, *parts: str) -> str:
 def _verdict(report: Report) -> str:
     rec = report.recommendation
     runner = f'<p class="note">Runner-up: {escape(rec.runner_up)}.</p>' if rec.runner_up else ""
+    what_if = f'<p class="note">What-if: {escape(facts.what_if_line(report))}</p>' if report.what_if else ""
     return (f"<header><h1>paradvise: {escape(facts.headline(rec))}</h1>"
-            f'<p class="reason">{escape(rec.reason)}</p>{runner}</header>')
+            f'<p class="reason">{escape(rec.reason)}</p>{runner}{what_if}</header>')
 
 
 def _warnings(report: Report) -> str:

@@ -47,6 +47,8 @@ def _verdict(report: Report) -> list[str]:
         from ..verify import verification_line
 
         lines += ["", f"Verified: {verification_line(report)}."]
+    if report.what_if:
+        lines += ["", f"What-if: {facts.what_if_line(report)}"]
     return lines
 
 

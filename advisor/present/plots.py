@@ -115,7 +115,9 @@ def _draw_speedup(report: Report) -> Any:
     if not series:
         return None
     usable = report.machine.usable_cpus
-    workers = sorted({w for points in series.values() for w, _ in points} | {1, usable})
+    what_if = report.what_if if report.what_if.get("executor") not in (None, "serial") else {}
+    workers = sorted({w for points in series.values() for w, _ in points} | {1, usable}
+                     | ({int(what_if["workers"])} if what_if else set()))
     fits = fit_series(report)
     fig, ax = _figure()
     # Thin and solid, so it does not read as one of the dashed fitted curves.
@@ -134,7 +136,14 @@ def _draw_speedup(report: Report) -> Any:
         # A hollow ring, so the measured point it marks stays visible inside it.
         ax.plot([rec.workers], [rec.expected_speedup], marker="o", markersize=16, linestyle="none",
                 markerfacecolor="none", markeredgecolor="black", markeredgewidth=1.5, label="advice")
-    best = max(s for points in [*series.values(), *fits.values()] for _, s in points)
+    if what_if:
+        # The prediction for another machine, with its band, where the x axis reaches its workers.
+        low, mid, high = what_if["low"], what_if["predicted_speedup"], what_if["high"]
+        ax.errorbar([what_if["workers"]], [mid], yerr=[[max(0.0, mid - low)], [max(0.0, high - mid)]], fmt="D",
+                    color=COLOURS.get(what_if["executor"]), capsize=4,
+                    label=f"predicted on {what_if['cpus']} CPUs ({what_if['executor']})")
+    best = max([s for points in [*series.values(), *fits.values()] for _, s in points]
+               + ([what_if["high"]] if what_if else []))
     # The ideal line would dwarf the measurements if the axis followed it to the largest pool.
     ax.set_ylim(0, max(best, usable, 1.0) * 1.3)
     _log2_ticks(ax, workers)

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..model import Machine, Recommendation, Report
 from ..units import human_bytes, human_seconds
+from . import facts
 from .facts import executor_cell, is_choice, loop_text, projection_note
 
 
@@ -125,6 +126,8 @@ def render(report: Report, console: Console) -> None:
         from ..verify import verification_line
 
         console.print(f"[bold]verified[/bold]: {verification_line(report)}")
+    if report.what_if:
+        console.print(f"[bold]what-if[/bold]: {facts.what_if_line(report)}")
     title = "stay serial" if rec.executor == "serial" else f"use {rec.executor}"
     where = breakdown_line(report)
     body = Group(Text(rec.reason + (f"\n{where}" if where else "")), Text(""), Syntax(report.code, "python", theme="ansi_dark", word_wrap=True))
