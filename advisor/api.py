@@ -479,7 +479,7 @@ def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optiona
         # Pools stay warm, so start-up is paid once: time only the start method the pool will use.
         start_methods=(start_method,), main_guard=_has_main_guard(path),
         # The warm pools f.map runs on do not limit BLAS threads, so such trials would not apply.
-        blas_variants=False, l2_bytes=machine.caches.l2_bytes)
+        blas_variants=False, l2_bytes=machine.caches.l2_bytes, what_if_cpus=cpus or 0)
     measurement = measure_target(recorder, module_of(fn), fn.__name__, False, options)
     located = Located(function=FunctionDef(fn.__name__, fn.__code__.co_firstlineno, False),
                       script_seconds=loop_s, located_by="@advise", calls=len(recorder.calls),

@@ -275,7 +275,7 @@ def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False,
                            start_method=spec.get("start_method", "fork"), folders=spec.get("folders", []),
                            main_guard=spec.get("main_guard", True), dask=spec.get("dask"),
                            dask_workers=spec.get("dask_workers", 0), l2_bytes=spec.get("l2_bytes", 0),
-                           user_pool=spec.get("user_pool"))
+                           user_pool=spec.get("user_pool"), what_if_cpus=spec.get("what_if_cpus") or 0)
     module = sys.modules["__main__"]
     progress = spec.get("progress")
 

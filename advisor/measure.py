@@ -88,9 +88,12 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
         overheads["pickle_bytes_per_s"] = _probe(lambda: probes.pickle_throughput(subject.items), timeout) or 0.0
         overheads.update(start_up_costs(workers, options, overheads.get("process_start_s"), timeout))
     gil = None
-    if not subject.is_coroutine and options.usable_cpus >= 2:
+    if not subject.is_coroutine:
         sample, durations = probes.probe_items(subject.items, subject.walls)
-        gil = _probe(lambda: probes.gil_probe(subject.prepare_child(), sample, durations), timeout)
+        if options.usable_cpus >= 2:
+            gil = _probe(lambda: probes.gil_probe(subject.prepare_child(), sample, durations), timeout)
+        elif options.what_if_cpus >= 2:  # one CPU: only the wake-up probe can tell (for the what-if)
+            gil = _probe(lambda: probes.gil_free_share(subject.prepare_child(), sample), timeout)
     median = _median_index(subject.walls) if subject.items else None
     peak = 0
     if not subject.is_coroutine and median is not None:

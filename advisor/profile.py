@@ -203,7 +203,7 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         "folders": sorted({os.getcwd(), str(path.parent)}), "progress": str(progress_file),
         "main_guard": main_guard, "dask": options.dask if dask_workers else None, "dask_workers": dask_workers,
         "sample_every": 1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
-        "user_pool": located.user_pool,
+        "user_pool": located.user_pool, "what_if_cpus": options.cpus or 0,
     }
     seen = [0]
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import pytest
 
-from advisor.analyse.what_if import chunk_times, durations_for, gil_share_of, makespan, parts, what_if
+from advisor.analyse.what_if import SIMULATED_ITEMS, durations_for, gil_share_of, makespan, parts, what_if
 from advisor.model import Caches, Measurement, Trial
+from advisor.sweep import probes
 
 MIB = 1024 * 1024
 CACHES = Caches(l1d_bytes=48 * 1024, l2_bytes=2 * MIB, l3_bytes=32 * MIB, l3_shared_by=8)
@@ -35,19 +37,19 @@ def measured(trials: list[Trial], *, call_s: float = CALL_S, items: int = ITEMS,
 
 class TestParts:
     def test_even_items_on_fewer_workers_take_rounds(self):
-        assert makespan([1.0] * 8, 4) == pytest.approx(2.0)
-        assert makespan([1.0] * 9, 4) == pytest.approx(3.0)
+        assert makespan([1.0], 8, 4, 1) == pytest.approx(2.0)
+        assert makespan([1.0], 9, 4, 1) == pytest.approx(3.0)
+        assert makespan([1.0], 8, 4, 8) == pytest.approx(8.0)  # one chunk: one worker does it all
 
     def test_one_long_item_sets_the_makespan(self):
-        assert makespan([5.0, 1.0, 1.0, 1.0], 4) == pytest.approx(5.0)
+        assert makespan([5.0, 1.0, 1.0, 1.0], 4, 4, 1) == pytest.approx(5.0)
 
-    def test_many_chunks_use_the_list_scheduling_bound(self):
-        chunks = [1.0] * 100_000
-        assert makespan(chunks, 10) == pytest.approx(100_000 / 10 + 1.0)
+    def test_long_loops_are_simulated_in_groups_with_the_same_result_for_even_items(self):
+        n = 10 * SIMULATED_ITEMS
+        assert makespan([1e-3], n, 10, 1) == pytest.approx(n * 1e-3 / 10)
 
     def test_durations_are_drawn_evenly_in_order(self):
         assert durations_for([1.0, 2.0], 4) == [1.0, 1.0, 2.0, 2.0]
-        assert chunk_times([1.0, 2.0, 3.0], 2) == [3.0, 3.0]
 
     def test_more_workers_than_cpus_share_them(self):
         m = measured([])
@@ -110,3 +112,26 @@ class TestWhatIf:
         serial = CALL_S * ITEMS
         m = measured([trial("serial", serial), trial("processes", serial / 2, 2, 1)], working_set_bytes=8 * MIB)
         assert "L2" in what_if(m, "cpu-bound", 8, 2, CACHES, 1.0)["limit"]
+
+
+def _python_work(n: int) -> int:
+    return sum(i * i for i in range(n))
+
+
+def _waiting_work(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+class TestWakeUpProbe:
+    """probes.gil_free_share tells GIL-holding from GIL-releasing calls, on any number of CPUs."""
+
+    def test_python_code_holds_the_gil(self):
+        out = probes.gil_free_share(_python_work, [200_000] * 4)
+        assert out["free_share"] < 0.5 and out["wake_rate_held"] < out["wake_rate_released"]
+
+    def test_sleeping_releases_it(self):
+        assert probes.gil_free_share(_waiting_work, [0.02] * 4)["free_share"] > 0.5
+
+    def test_the_what_if_uses_the_measured_share_when_no_two_thread_probe_ran(self):
+        assert gil_share_of(None, "gil-releasing", free_share=0.75) == pytest.approx(0.25)

@@ -64,6 +64,9 @@ class Workload:
     walls: tuple[float, ...] = ()
     item_bytes: int = 0  # one item's arguments, pickled (0: unknown)
     l2_bytes: int = 0  # per-core L2 (0: unknown)
+    # --cpus N: the what-if (analyse/what_if.py) predicts N CPUs from trials measured here;
+    # on one CPU no pool can win, but one must be measured for the prediction to rest on.
+    what_if_cpus: int = 0
 
 
 def worker_levels(upper: int) -> list[int]:
@@ -143,6 +146,8 @@ def thread_configs(load: Workload) -> list[Config]:
 
 def process_configs(load: Workload, start_method: str) -> list[Config]:
     if load.usable_cpus < 2 and not load.waiting:
+        if load.what_if_cpus >= 2 and load.items >= 2:
+            return [Config("processes", 2, chunk_candidates(load, 2)[0], start_method)]
         return []
     upper = min(_waiting_upper(load), 8 * load.usable_cpus) if load.waiting else load.usable_cpus
     configs = []

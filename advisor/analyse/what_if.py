@@ -19,18 +19,19 @@ here; past them the band says so rather than guessing a curve.
 """
 from __future__ import annotations
 
-import heapq
 import math
 import statistics
 from typing import Any, Optional
 
 from ..model import Caches, Measurement, Trial
+from . import space
 from .recommend import WORTHWHILE_SPEEDUP, eligible
+from .space import simulate_map
 
-# Pool.map's greedy hand-out is simulated chunk by chunk up to this many chunks; past it the
-# makespan is the even share plus the largest chunk (the list-scheduling bound), which the
-# simulation approaches anyway when chunks are that many.
-SIMULATED_CHUNKS = 20_000
+# Pool.map's greedy hand-out is simulated (space.simulate_map) over at most this many
+# items; longer loops are simulated in groups of neighbouring items, which changes nothing
+# that matters: with that many items, imbalance comes from trends and the chunk size.
+SIMULATED_ITEMS = 20_000
 # Executors the model can predict: the others (joblib's auto-batching, Dask's scheduler,
 # subinterpreters) keep their measured times, and are not predicted for another machine.
 MODELLED = ("processes", "threads")
@@ -48,49 +49,40 @@ def durations_for(sample: list[float], n: int) -> list[float]:
     return [sample[i * len(sample) // n] for i in range(n)]
 
 
-def chunk_times(durations: list[float], chunksize: int) -> list[float]:
-    c = max(1, chunksize)
-    return [sum(durations[i:i + c]) for i in range(0, len(durations), c)]
-
-
-def makespan(chunks: list[float], workers: int) -> float:
-    """When the last of ``chunks`` ends, handed in order to whichever of ``workers`` is free first."""
-    if not chunks:
-        return 0.0
-    workers = max(1, min(workers, len(chunks)))
-    if len(chunks) > SIMULATED_CHUNKS:
-        return sum(chunks) / workers + max(chunks)
-    free = [0.0] * workers
-    for seconds in chunks:
-        heapq.heappush(free, heapq.heappop(free) + seconds)
-    return max(free)
+def makespan(sample: list[float], n: int, workers: int, chunksize: int) -> float:
+    """When the last of ``n`` items (durations drawn from ``sample``) ends, handed out in
+    chunks to whichever of ``workers`` is free first."""
+    group = max(1, math.ceil(n / SIMULATED_ITEMS))
+    items = durations_for(sample, math.ceil(n / group))
+    walls = tuple(d * group for d in items)  # each stands for ``group`` neighbours
+    return simulate_map(walls, max(1, workers), max(1, round(chunksize / group)), 0.0)
 
 
 def parts(executor: str, workers: int, chunksize: Optional[int], start_method: Optional[str],
           m: Measurement, cpus: int, n: int, gil_share: float) -> dict[str, float]:
     """Modelled seconds per part for mapping ``n`` items on ``cpus`` CPUs (before calibration)."""
-    durations = durations_for(m_item_seconds(m), n)
-    total = sum(durations)
+    sample = m_item_seconds(m)
+    total = statistics.fmean(sample) * n
     if executor == "serial":
         return {"compute": total}
-    chunks = chunk_times(durations, chunksize or 1)
+    c = max(1, chunksize or 1)
+    chunks = math.ceil(n / c)
     running = min(workers, cpus)
     share_cpus = workers / running  # more workers than CPUs: each runs on a share of one
     if executor == "threads":
         # The GIL-holding part of every call runs one thread at a time; the rest spreads.
-        held = gil_share * total
-        spread = makespan([c * (1 - gil_share) for c in chunks], workers) * share_cpus
-        return {"dispatch": len(chunks) * m.overheads.get("thread_task_s", 0.0),
-                "gil": held, "compute": spread}
+        spread = makespan([d * (1 - gil_share) for d in sample], n, workers, c) * share_cpus
+        return {"dispatch": chunks * m.overheads.get("thread_task_s", 0.0), "gil": gil_share * total,
+                "compute": spread}
     method = start_method or "fork"
     start = m.overheads.get(f"start_{method}_s", m.overheads.get("process_start_s", 0.0))
     per_worker_start = start / max(2, int(m.overheads.get("probe_workers", 2)))
     throughput = m.overheads.get("pickle_bytes_per_s") or 0.0
     return {
         "startup": per_worker_start * workers,
-        "dispatch": len(chunks) * m.overheads.get("process_task_s", 0.0),
+        "dispatch": chunks * m.overheads.get("process_task_s", 0.0),
         "transfer": n * (m.arg_bytes + m.result_bytes) / throughput if throughput else 0.0,
-        "compute": makespan(chunks, workers) * share_cpus,
+        "compute": makespan(sample, n, workers, c) * share_cpus,
     }
 
 
@@ -102,13 +94,16 @@ def m_item_seconds(m: Measurement) -> list[float]:
     return [s * scale for s in sample]
 
 
-def gil_share_of(gil_speedup: Optional[float], kind: str) -> float:
-    """The share of each call that holds the GIL: two threads at speedup S give 2 (1 - 1/S) parallel."""
+def gil_share_of(gil_speedup: Optional[float], kind: str, free_share: Optional[float] = None) -> float:
+    """The share of each call that holds the GIL: two threads at speedup S give 2 (1 - 1/S)
+    parallel; on one CPU the wake-up probe measures the released share itself."""
     if kind == "io-bound":
         return 0.0
-    if not gil_speedup:
-        return 1.0  # unmeasured (one CPU): assume the GIL is held, as pure Python does
-    return min(1.0, max(0.0, 1.0 - 2.0 * (1.0 - 1.0 / gil_speedup)))
+    if gil_speedup:
+        return min(1.0, max(0.0, 1.0 - 2.0 * (1.0 - 1.0 / gil_speedup)))
+    if free_share is not None:
+        return 1.0 - free_share
+    return 1.0  # unmeasured: assume the GIL is held, as pure Python does
 
 
 def calibration(trials: list[Trial], executor: str, m: Measurement, here: int,
@@ -131,22 +126,24 @@ def calibration(trials: list[Trial], executor: str, m: Measurement, here: int,
     return mid, min(ratios) * (1 - noise), max(ratios) * (1 + noise), len(ratios)
 
 
-def candidates(executor: str, n: int, cpus: int) -> list[tuple[int, Optional[int]]]:
-    """(workers, chunksize) to consider on ``cpus`` CPUs: worker counts by doubling up to the
-    CPUs, and chunk sizes from one item to an even share per worker, by factors of four."""
-    workers = sorted({w for w in (*(2 ** k for k in range(1, 12) if 2 ** k <= cpus), cpus) if w >= 2})
-    out: list[tuple[int, Optional[int]]] = []
-    for w in workers:
-        if executor == "threads":
-            out.append((w, None))
-            continue
-        most = max(1, math.ceil(n / w))
-        c = 1
-        while c < most:
-            out.append((w, c))
-            c *= 4
-        out.append((w, most))
-    return out
+def candidates(executor: str, m: Measurement, cpus: int, kind: str) -> list[tuple[int, Optional[int]]]:
+    """(workers, chunksize) to consider on ``cpus`` CPUs, as the sweep's planner would choose
+    them there: worker counts by doubling up to the CPUs, chunk sizes from the hand-over
+    cost and the per-item durations (space.chunk_candidates)."""
+    sample = m_item_seconds(m)
+    n = m.items
+    load = space.Workload(
+        items=n, per_call_s=statistics.fmean(sample), serial_s=statistics.fmean(sample) * n, usable_cpus=cpus,
+        waiting=kind == "io-bound", gil_free=kind == "gil-releasing",
+        process_start_s=m.overheads.get("process_start_s", 0.05),
+        process_task_s=m.overheads.get("process_task_s", 1e-4),
+        thread_task_s=m.overheads.get("thread_task_s", 2e-5),
+        walls=tuple(durations_for(sample, n)) if n <= SIMULATED_ITEMS else (),
+        item_bytes=m.arg_bytes, l2_bytes=0)
+    levels = space.worker_levels(min(cpus, max(2, n)))
+    if executor == "threads":
+        return [(w, None) for w in levels]
+    return [(w, c) for w in levels for c in space.chunk_candidates(load, w)]
 
 
 def what_if(m: Measurement, kind: str, cpus: int, here: int, caches: Caches,
@@ -154,7 +151,7 @@ def what_if(m: Measurement, kind: str, cpus: int, here: int, caches: Caches,
     """The ``what_if`` section of the report (CONTRACT.md) for a machine with ``cpus`` usable CPUs."""
     serial = next((t for t in m.trials if t.executor == "serial" and t.ok and t.seconds), None)
     n = m.items
-    gil_share = gil_share_of(gil_speedup, kind)
+    gil_share = gil_share_of(gil_speedup, kind, (m.gil_probe or {}).get("free_share"))
     serial_s = sum(parts("serial", 1, None, None, m, cpus, n, gil_share).values())
     if serial is not None:
         serial_s *= calibration(m.trials, "serial", m, here, gil_share)[0]
@@ -166,7 +163,7 @@ def what_if(m: Measurement, kind: str, cpus: int, here: int, caches: Caches,
         if executor not in m.exclusions and _measured(m.trials, executor, m.exclusions):
             mid, low, high, count = calibration(m.trials, executor, m, here, gil_share)
             method = _start_method(m.trials) if executor == "processes" else None
-            for workers, chunksize in candidates(executor, n, cpus):
+            for workers, chunksize in candidates(executor, m, cpus, kind):
                 modelled = parts(executor, workers, chunksize, method, m, cpus, n, gil_share)
                 seconds = sum(modelled.values()) * mid
                 if best is None or seconds < best["predicted_seconds"]:
@@ -226,7 +223,7 @@ def _limit(best: dict[str, Any], m: Measurement, cpus: int, here: int, caches: C
     modelled: dict[str, float] = best["parts"]
     total = sum(modelled.values()) or 1e-12
     running = min(best["workers"], cpus)
-    work = sum(durations_for(m_item_seconds(m), m.items))
+    work = statistics.fmean(m_item_seconds(m)) * m.items
     if best["executor"] == "threads":
         work *= 1 - gil_share
     costs = {
@@ -242,7 +239,7 @@ def _limit(best: dict[str, Any], m: Measurement, cpus: int, here: int, caches: C
     words = [f"the limit is {costs[part]}, {share:.0%} of the predicted time" if share >= 0.02
              else "the work spreads evenly; the overheads are under 2% of the predicted time"]
     if cpus > here:
-        words.append(f"contention past {here} workers (memory bandwidth, shared caches) was not measurable here, "
+        words.append(f"contention past {here} worker{'s' if here > 1 else ''} (memory bandwidth, shared caches) was not measurable here, "
                      "so the band assumes it stays as measured")
     per_worker = m.working_set_bytes
     if per_worker > caches.l2_bytes:

@@ -115,6 +115,51 @@ def gil_probe(fn: Callable[[Any], Any], items: Sequence[Any],
             "cpu_rate_ratio": cpu_rate, "speedup": speedup, "calls": len(items)}
 
 
+# The wake-up probe: a second thread sleeps this long, again and again, while the calls run.
+WAKE_SLEEP_S = 0.0002
+WAKE_REFERENCE_S = 0.05  # each reference phase (GIL held by Python code, GIL released)
+
+
+def gil_free_share(fn: Callable[[Any], Any], items: Sequence[Any]) -> dict[str, float]:
+    """The share of the calls' time spent with the GIL released, measured with one CPU or more.
+
+    Two threads cannot show it on one CPU: they share it whatever the GIL does. A thread
+    that wakes from a short sleep needs the GIL to go on; while Python code holds it, the
+    waker waits for the switch interval (5 ms) and wakes about 200 times a second, while
+    native code that has released it lets the waker in at once, thousands of times a
+    second. So the waker's rate during the calls, between its rates while this thread
+    runs Python code and while it sleeps (the GIL released), gives the share released.
+    """
+    def rate_during(work: Callable[[], None]) -> float:
+        stop, woken = threading.Event(), [0]
+
+        def waker() -> None:
+            while not stop.is_set():
+                time.sleep(WAKE_SLEEP_S)
+                woken[0] += 1
+
+        thread = threading.Thread(target=waker, daemon=True)
+        thread.start()
+        started = time.perf_counter()
+        work()
+        elapsed = time.perf_counter() - started
+        stop.set()
+        thread.join()
+        return woken[0] / max(elapsed, 1e-9)
+
+    def python_code() -> None:
+        end = time.perf_counter() + WAKE_REFERENCE_S
+        while time.perf_counter() < end:
+            sum(i * i for i in range(200))
+
+    held = rate_during(python_code)
+    released = rate_during(lambda: time.sleep(WAKE_REFERENCE_S))
+    during = rate_during(lambda: [fn(x) for x in items])
+    share = (during - held) / (released - held) if released > held else 0.0
+    return {"wake_rate_held": held, "wake_rate_released": released, "wake_rate": during,
+            "free_share": min(1.0, max(0.0, share)), "calls": len(items)}
+
+
 def balanced_halves(items: Sequence[Any], durations: Sequence[float] = ()) -> list[list[Any]]:
     """Two lists of the items with recorded durations as equal as can be (longest first,
     each to the lighter half); alternate items when there are no durations."""

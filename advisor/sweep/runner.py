@@ -62,6 +62,7 @@ class SweepOptions:
     # The pool the script itself maps the target with (user_pools.UserPool as JSON): it is
     # timed right after serial, so the advice can say how the user's own choice compares.
     user_pool: Optional[dict[str, Any]] = None
+    what_if_cpus: int = 0  # --cpus N (see space.Workload.what_if_cpus)
 
 
 def _pickled_or_none(value: Any) -> Optional[bytes]:
@@ -477,4 +478,5 @@ class Facts:
             process_task_s=self.overheads.get("process_task_s", 1e-4),
             thread_task_s=self.overheads.get("thread_task_s", 2e-5),
             dask_workers=options.dask_workers if options.dask else 0,
-            walls=scaled_walls(subject.walls, serial_s), item_bytes=self.item_bytes, l2_bytes=options.l2_bytes)
+            walls=scaled_walls(subject.walls, serial_s), item_bytes=self.item_bytes, l2_bytes=options.l2_bytes,
+            what_if_cpus=options.what_if_cpus)
