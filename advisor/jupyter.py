@@ -77,7 +77,7 @@ def line_magic(shell: Any, line: str) -> Report:
 
 
 def cell_magic(shell: Any, line: str, cell: str) -> Optional[Report]:
-    from .api import DEFAULT_EXECUTORS, tune_recorded
+    from .engine import DEFAULT_EXECUTORS, tune_recorded
 
     budget, name, _ = parse_line(line)
     if not name.isidentifier():
