@@ -13,9 +13,9 @@ __all__ = ["__version__", "run_profile", "ProfileOptions", "Report", "detect_mac
 
 def __getattr__(name: str) -> Any:
     if name in ("run_profile", "ProfileOptions"):
-        from . import profile
+        from . import pipeline
 
-        return getattr(profile, name)
+        return getattr(pipeline, name)
     if name == "Report":
         from .model import Report
 

@@ -105,7 +105,7 @@ class Recorder:
     wall_total: float = 0.0  # their wall time, all of them
     errors_total: int = 0  # how many of them raised
     # Called once, at the start of the first recorded call, before anything is timed
-    # (the host forks its zygote there: see zygote.py).
+    # (the host forks its zygote there: see loop_fork.py).
     on_first_call: Optional[Callable[[], None]] = None
     original: Any = None
     completed: bool = False

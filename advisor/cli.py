@@ -25,7 +25,7 @@ def _interruptible() -> Iterator[None]:
     """SIGINT/SIGTERM: kill every process paradvise started, then exit 130."""
 
     def handler(signum: int, frame: Any) -> None:
-        from .launch import stop_all
+        from .child_process import stop_all
 
         stop_all()
         raise Interrupted("Interrupted; every process paradvise started has been stopped.")
@@ -150,7 +150,7 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
 
     Arguments after SCRIPT (use -- before ones that start with a dash) go to the script.
     """
-    from .profile import ProfileOptions, choose_executors
+    from .pipeline import ProfileOptions, choose_executors
 
     def work() -> None:
         _check_rewrite_paths(script, emit_path, patch_path)
@@ -181,7 +181,7 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
 def _run_with_progress(options: Any, quiet: bool) -> Any:
     from rich.console import Console
 
-    from .profile import Progress, run_profile
+    from .pipeline import Progress, run_profile
 
     console = Console(stderr=True)
     if quiet or not console.is_terminal:
@@ -250,8 +250,8 @@ def report(run_json: str, markdown_path: Optional[str], html_path: Optional[str]
     With no output option, the Markdown goes to stdout (for example into a PR comment).
     """
     def work() -> None:
+        from .pipeline import load_report
         from .present import registry
-        from .profile import load_report
 
         saved = load_report(run_json)
         _check_rewrite_paths(saved.target.file, emit_path, patch_path)

@@ -1,6 +1,6 @@
 """The engine behind ``@advise`` and the Jupyter magics: measure recorded calls, build the report.
 
-``paradvise profile`` reaches the same two steps from its measuring child (host.py calls
+``paradvise profile`` reaches the same two steps from its measuring child (measuring_child.py calls
 ``measure.measure_target``; pipeline.build_report turns the Measurement into a Report).
 Here they run in the user's own process, on the calls a ``Recorder`` holds.
 """
@@ -39,9 +39,9 @@ def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optiona
     from .locate import Located
     from .machine import detect_machine
     from .measure import measure_target
-    from .profile import build_report, default_budget, default_timeout
-    from .script import FunctionDef
+    from .pipeline import build_report, default_budget, default_timeout
     from .sweep.runner import SweepOptions
+    from .user_script import FunctionDef
 
     machine = detect_machine()
     loop_s = sum(c.wall for c in recorder.calls)
@@ -92,7 +92,7 @@ def _has_main_guard(path: Path) -> bool:
     """Whether the function's file has a main guard; True when it cannot be read (a notebook)."""
     import ast
 
-    from .profile import has_main_guard
+    from .pipeline import has_main_guard
 
     try:
         return has_main_guard(ast.parse(path.read_text(encoding="utf-8")))

@@ -12,7 +12,6 @@ import math
 import pickle
 from typing import Any, Optional, Sequence
 
-
 # Floating-point results may differ in their last bits between configurations: a BLAS on
 # one thread or on four sums in a different order. That is the same answer.
 FLOAT_REL_TOL = 1e-9

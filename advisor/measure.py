@@ -1,6 +1,6 @@
 """From recorded calls to a ``Measurement``: probes first, then the sweep.
 
-Called by the host process at the target's last real call (see ``host.py``).
+Called by the host process at the target's last real call (see ``measuring_child.py``).
 """
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from typing import Any, Callable, Optional
 from .analyse.classify import WAITING_CPU_RATIO
 from .capture import Recorder
 from .model import Measurement, Trial, Warning
-from .sweep import backends
+from .sweep import backends, probes
 from .sweep import items as items_mod
-from .sweep import probes
 from .sweep.backends import joblib_available
-from .sweep.isolate import run_isolated
 from .sweep.budget import Clock, per_call_stats, subset_indices
+from .sweep.isolate import run_isolated
 from .sweep.runner import Facts, Sweep, SweepOptions
 from .sweep.subject import Subject
 
@@ -84,7 +83,7 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
     overheads["probe_workers"] = float(workers)
     if want_processes:
         # Pickling in this process would leave its allocator warmed by the buffers it
-        # frees (see zygote.py); in a forked probe it leaves no trace.
+        # frees (see loop_fork.py); in a forked probe it leaves no trace.
         overheads["pickle_bytes_per_s"] = _probe(lambda: probes.pickle_throughput(subject.items), timeout) or 0.0
         overheads.update(start_up_costs(workers, options, overheads.get("process_start_s"), timeout))
     gil = None

@@ -132,7 +132,7 @@ class DataProfile(_JsonMixin):
     items: int = 0
     items_measured: int = 0
     # "loop start": trials forked from the process as it was at the first call (see
-    # zygote.py); "last call": from the process at the loop's last call.
+    # loop_fork.py); "last call": from the process at the loop's last call.
     measured_from: str = "last call"
     # How the loop calls the target: "single" f(x), or "star" f(*args, **kwargs) (items
     # are argument tuples); the code and the rewrite map it the same way.

@@ -47,7 +47,7 @@ class WrappingLoader(importlib.machinery.SourceFileLoader):
 
     def get_code(self, fullname: str) -> Any:
         # Always from source: a cached .pyc would be the module without the decorators.
-        from .script import _decorate
+        from .user_script import _decorate
 
         source = self.get_data(self.path)
         tree = ast.parse(source, filename=self.path)
@@ -55,7 +55,7 @@ class WrappingLoader(importlib.machinery.SourceFileLoader):
         return compile(tree, self.path, "exec", dont_inherit=True)
 
     def exec_module(self, module: Any) -> None:
-        from .script import CAPTURE_BY_NAME
+        from .user_script import CAPTURE_BY_NAME
 
         module.__dict__[CAPTURE_BY_NAME] = self.wrappers.__getitem__
         super().exec_module(module)
@@ -110,7 +110,7 @@ def wrap_loaded(name: str, decorator: Any) -> bool:
 
 def definitions_in(file: str, module: str) -> dict[str, Any]:
     """The replayable functions of a user's module file, by display name (``mod:qualname``)."""
-    from .script import replayable_functions
+    from .user_script import replayable_functions
 
     if not file:
         return {}

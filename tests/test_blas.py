@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_analyse import measurement
 
 from advisor.analyse.recommend import pick_best
 from advisor.model import Recommendation, Trial
+from advisor.pipeline import blas_oversubscription
 from advisor.present.code import emit
-from advisor.profile import blas_oversubscription
-from test_analyse import measurement
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -18,12 +18,11 @@ import psutil
 import pytest
 
 from advisor.analyse import space
-from advisor.analyse.dask_projection import (per_task_overhead, project, projected_seconds, summary,
-                                             workers_needed)
+from advisor.analyse.dask_projection import per_task_overhead, project, projected_seconds, summary, workers_needed
 from advisor.errors import UsageError
 from advisor.model import Recommendation
+from advisor.pipeline import DEFAULT_EXECUTORS, choose_executors
 from advisor.present.code import emit
-from advisor.profile import DEFAULT_EXECUTORS, choose_executors
 from advisor.sweep import backends
 from advisor.sweep.isolate import run_isolated
 

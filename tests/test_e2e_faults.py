@@ -14,7 +14,6 @@ from typing import Any
 
 import psutil
 import pytest
-
 from contract import check_contract
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -104,7 +103,7 @@ def test_sigint_part_way_stops_everything(tmp_path: Path) -> None:
     assert proc.returncode == 130, proc.stderr.read() if proc.stderr else ""
     assert took < 5
     assert_no_leftovers("long_loop.py")
-    assert_no_leftovers("advisor.host")
+    assert_no_leftovers("advisor.measuring_child")
     # Whatever was measured is kept as a partial report, never as a half-written file.
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["partial.json"])
     if out.exists():

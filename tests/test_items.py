@@ -105,7 +105,7 @@ def test_count_differences_fast_path_and_careful_path_agree():
 
 
 def test_only_many_short_calls_are_sampled():
-    from advisor.profile import sample_every
+    from advisor.pipeline import sample_every
 
     assert sample_every(100, 1.0, 4.0) == 1  # few calls: record them all
     assert sample_every(10_000, 10.0, 40.0) == 1  # 1 ms each: recording costs little next to them

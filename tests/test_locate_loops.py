@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from advisor.capture import Recorder
+from advisor.child_process import new_workdir, run_host
 from advisor.counting import CallCounter, CallTree
-from advisor.launch import new_workdir, run_host
 from advisor.locate import enclosing, loop_functions, starts_pools
 from advisor.sweep.subject import bind_original
 

@@ -9,14 +9,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from contract import WARNING_CODES, check_contract
 
 from advisor.model import (
-    SCHEMA_VERSION, Caches, Classification, DataProfile, Machine, Measurement, PythonInfo, Recommendation,
-    Report, Target, Trial, Warning,
+    SCHEMA_VERSION,
+    Caches,
+    Classification,
+    DataProfile,
+    Machine,
+    Measurement,
+    PythonInfo,
+    Recommendation,
+    Report,
+    Target,
+    Trial,
+    Warning,
 )
 from advisor.present import code as code_mod
 from advisor.present.code import emit
-from contract import WARNING_CODES, check_contract
 
 KIB, MIB = 1024, 1024 * 1024
 

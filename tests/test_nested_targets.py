@@ -17,17 +17,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract import check_contract
 
+from advisor.child_process import new_workdir, run_host
 from advisor.errors import TargetNotFound, UsageError
-from advisor.launch import new_workdir, run_host
 from advisor.locate import display_name
 from advisor.measure import describe_unpicklable
 from advisor.model import Recommendation
 from advisor.present.code import emit
 from advisor.present.rewrite import rewrite_source
-from advisor.script import (LAMBDA, METHOD, NESTED, TOP_LEVEL, replayable_functions, resolve_function,
-                            top_level_functions)
-from contract import check_contract
+from advisor.user_script import (
+    LAMBDA,
+    METHOD,
+    NESTED,
+    TOP_LEVEL,
+    replayable_functions,
+    resolve_function,
+    top_level_functions,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "closure_scoring.py"
@@ -184,7 +191,7 @@ def test_a_recursive_closure_calls_itself_not_the_capture_wrapper_while_measured
     import cloudpickle
 
     from advisor.capture import Recorder
-    from advisor.host import cells_unwrapped
+    from advisor.measuring_child import cells_unwrapped
 
     recorder = Recorder(record_items=False)
 

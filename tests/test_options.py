@@ -9,8 +9,14 @@ from hypothesis import strategies as st
 from advisor.cli import main
 from advisor.errors import UsageError
 from advisor.model import EXECUTORS
-from advisor.profile import (MAX_DEFAULT_BUDGET_S, MIN_DEFAULT_BUDGET_S, SUPPORTED_EXECUTORS, default_budget,
-                             default_timeout, require_executors)
+from advisor.pipeline import (
+    MAX_DEFAULT_BUDGET_S,
+    MIN_DEFAULT_BUDGET_S,
+    SUPPORTED_EXECUTORS,
+    default_budget,
+    default_timeout,
+    require_executors,
+)
 
 names = st.sampled_from(EXECUTORS) | st.text(min_size=1, max_size=12).filter(lambda s: s not in EXECUTORS)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from test_analyse import trial
 
 from advisor.analyse.recommend import for_whole_loop, recommend
 from advisor.capture import RUN_LENGTH
 from advisor.model import Classification
 from advisor.sweep.budget import fixed_cost, projected_seconds, second_size, spread_indices, subset_indices
-
-from test_analyse import trial
 
 OVERHEAD = Classification("overhead-bound", {}, "each call takes 1 us")
 

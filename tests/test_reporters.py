@@ -16,13 +16,22 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from advisor.analyse.model_fit import fit_all
 from advisor.errors import UsageError
-from advisor.model import (Caches, Classification, DataProfile, Machine, PythonInfo, Recommendation, Report,
-                           Target, Trial, Warning)
-from rich.console import Console
-
+from advisor.model import (
+    Caches,
+    Classification,
+    DataProfile,
+    Machine,
+    PythonInfo,
+    Recommendation,
+    Report,
+    Target,
+    Trial,
+    Warning,
+)
 from advisor.present import facts, html, markdown, plots, registry
 from advisor.present.terminal import render as render_terminal
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
+from advisor.cli_rewrite import check_paths
 from advisor.errors import UsageError
 from advisor.model import Recommendation
-from advisor.cli_rewrite import check_paths
 from advisor.present.rewrite import rewrite_source, unified_diff
 
 ROOT = Path(__file__).resolve().parent.parent

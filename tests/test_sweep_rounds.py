@@ -6,8 +6,8 @@ import sys
 import threading
 import time
 
-from advisor.model import Trial
 from advisor.analyse import space
+from advisor.model import Trial
 from advisor.sweep.budget import REPEATS
 from advisor.sweep.runner import HOPELESS, HOPELESS_FLOOR_S, Facts, Sweep, SweepOptions
 from advisor.sweep.subject import Subject

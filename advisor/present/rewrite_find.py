@@ -11,8 +11,14 @@ from typing import Any, Callable, Optional
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import (BuiltinAssignment, FunctionScope, GlobalScope, ParentNodeProvider, PositionProvider,
-                             ScopeProvider)
+from libcst.metadata import (
+    BuiltinAssignment,
+    FunctionScope,
+    GlobalScope,
+    ParentNodeProvider,
+    PositionProvider,
+    ScopeProvider,
+)
 
 # Builtins that consume a whole iterable, so an eager list of results can stand in for a
 # lazy generator (any/all/next stop early and are left alone).

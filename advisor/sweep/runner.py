@@ -13,13 +13,14 @@ import statistics
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
+from .. import state
 from ..analyse import space
 from ..analyse.classify import GIL_FREE_SPEEDUP, WAITING_CPU_RATIO
 from ..capture import Call
 from ..model import Trial, Warning
-from .. import state
-from . import backends, items as items_mod, probes
-from .budget import (Clock, config_of, mad, repeats_for)
+from . import backends, probes
+from . import items as items_mod
+from .budget import Clock, config_of, mad, repeats_for
 from .isolate import Outcome, run_isolated
 from .rounds import PREDICTION_MARGIN, PROJECTION_RESERVE, SETTLE_RESERVE, ClosingRounds
 from .subject import Subject

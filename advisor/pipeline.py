@@ -21,18 +21,28 @@ from .analyse.classify import classify, fits_in
 from .analyse.dask_projection import summary as dask_summary
 from .analyse.model_fit import fit_all
 from .analyse.recommend import recommend, with_user_pool
+from .analyse.what_if import what_if
+from .child_process import new_workdir, run_host
 from .errors import HostFailed, Interrupted, ScriptFailed, UsageError
-from .launch import new_workdir, run_host
 from .locate import Located, locate, script_failure
 from .machine import detect_machine
-from .model import (SCHEMA_VERSION, Classification, DataProfile, Machine, Measurement, Recommendation,
-                    Report, Target, Trial, Warning)
-from .analyse.what_if import what_if
 from .measure import with_speedups
+from .model import (
+    SCHEMA_VERSION,
+    Classification,
+    DataProfile,
+    Machine,
+    Measurement,
+    Recommendation,
+    Report,
+    Target,
+    Trial,
+    Warning,
+)
+from .present.code import emit
 from .sweep.backends import interpreters_available
 from .sweep.budget import SERIAL_BUDGET_SHARE
-from .present.code import emit
-from .script import check_syntax, read_script, require_function, top_level_functions
+from .user_script import check_syntax, read_script, require_function, top_level_functions
 
 # The default sweep budget scales with the loop being advised on: a few times its
 # serial time, so advice costs a small multiple of one run, within sensible bounds.

@@ -1,4 +1,4 @@
-"""The zygote: a fork taken at the first call that measures later (advisor/zygote.py)."""
+"""The zygote: a fork taken at the first call that measures later (advisor/loop_fork.py)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ import numpy as np
 import psutil
 import pytest
 
-from advisor.zygote import ArrayRef, Zygote, array_fingerprint, arrays_in_reach, as_reference, resolve
+from advisor.loop_fork import ArrayRef, Zygote, array_fingerprint, arrays_in_reach, as_reference, resolve
 
 
 def gone(pid: int) -> bool:

@@ -1,4 +1,4 @@
-"""The process that runs the user's script: ``python -m advisor.host SPEC.json``.
+"""The process that runs the user's script: ``python -m advisor.measuring_child SPEC.json``.
 
 The paradvise command never runs user code itself; it starts this host with a JSON
 spec and reads back a JSON result. Modes:
@@ -45,7 +45,7 @@ def _user_traceback(exc: BaseException) -> str:
 
 def _run(spec: dict[str, Any], wrappers: Optional[dict[str, Any]] = None) -> float:
     """Run the script; return its wall time. Raise ScriptError if it fails."""
-    from .script import run_script
+    from .user_script import run_script
 
     started = time.perf_counter()
     try:
@@ -66,8 +66,8 @@ def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
     """Count and time the outermost calls of every function of the script and of the
     user's modules, with their parents in the call tree and their call sites (see counting.py)."""
     from .counting import CallCounter, CallTree, ImportClock, counter_overhead, nested_seconds
-    from .script import AllWrappers
     from .user_pools import add_to_counter, merged, run_here, watch_maps
+    from .user_script import AllWrappers
 
     if spec.get("python"):
         outside_scalene(spec["python"])
@@ -133,7 +133,7 @@ def outside_scalene(python: str) -> None:
 
 def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
     from .capture import Recorder, watch_side_effects
-    from .zygote import Zygote
+    from .loop_fork import Zygote
 
     result: dict[str, Any] = {}
     from .user_pools import run_here, serial_maps
@@ -174,7 +174,7 @@ def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _zygote_possible(spec: dict[str, Any]) -> bool:
-    """Measure from a zygote (see zygote.py) only in the plain case: a function called in the
+    """Measure from a zygote (see loop_fork.py) only in the plain case: a function called in the
     main thread, outside any event loop, not too many times to send the recording over;
     and not when PARADVISE_ZYGOTE=0 asks otherwise."""
     import threading
@@ -205,7 +205,7 @@ def _measure(spec: dict[str, Any], recorder: Any, zygote: list[Any]) -> dict[str
 # The zygote matters for calls that allocate large buffers, which are few and slow; sending
 # it the recording of hundreds of thousands of tiny calls would cost seconds (~5 us each).
 ZYGOTE_MAX_CALLS = 20_000
-# The zygote's whole measurement may overrun the budget by a trial's timeout (see profile.py).
+# The zygote's whole measurement may overrun the budget by a trial's timeout (see pipeline.py).
 ZYGOTE_SLACK_S = 30.0
 # What the zygote needs of the parent's recorder besides the calls.
 RECORDER_FIELDS = ("state_at_start", "runqueue_wait_s", "span_s", "children_cpu_s", "in_event_loop",
@@ -223,8 +223,8 @@ def _recording_for_zygote(recorder: Any) -> Optional[bytes]:
     import pickle
     from dataclasses import replace
 
+    from .loop_fork import as_reference
     from .sweep.items import arguments_at_call
-    from .zygote import as_reference
 
     if recorder.pickle_error:
         return None
@@ -246,7 +246,7 @@ def _serve_in_zygote(spec: dict[str, Any], recorder: Any, request: Any) -> dict[
     """In the zygote: take over the parent's recording, then measure from here."""
     import pickle
 
-    from .zygote import arrays_in_reach, resolve
+    from .loop_fork import arrays_in_reach, resolve
 
     data = pickle.loads(request)
     arrays = arrays_in_reach(sys._getframe(), sys.modules["__main__"].__dict__)

@@ -1,4 +1,4 @@
-"""Starting the host process (``advisor.host``) and the scalene pass, bounded in time.
+"""Starting the host process (``advisor.measuring_child``) and the scalene pass, bounded in time.
 
 Only this module starts processes that run user code. Each gets its own session so
 that it and everything it started can be killed together on timeout or interrupt.
@@ -80,7 +80,7 @@ def run_host(spec: dict[str, Any], timeout: float, workdir: Path,
     spec = {**spec, "out": str(result_path)}
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     result_path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "advisor.host", str(spec_path)]
+    command = [sys.executable, "-m", "advisor.measuring_child", str(spec_path)]
     return run_bounded(command, timeout, workdir, result_path, on_tick)
 
 

@@ -1,6 +1,6 @@
 """Reading and running the user's script exactly as ``python SCRIPT ARGS`` would.
 
-Runs happen in a child process (``advisor.host``), never in the paradvise process:
+Runs happen in a child process (``advisor.measuring_child``), never in the paradvise process:
 the script may call ``sys.exit``, start threads or crash the interpreter.
 """
 from __future__ import annotations
