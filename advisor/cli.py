@@ -143,8 +143,8 @@ PATCH_HELP = "Write the same rewrite as a unified diff against the script here."
 @click.option("--debug", is_flag=True, help="Show tracebacks of paradvise's own errors.")
 def profile(script: str, script_args: tuple[str, ...], function: Optional[str], budget: Optional[float],
             timeout: Optional[float], executors: Optional[str], dask: Optional[str],
-            target_seconds: Optional[float], cpus: Optional[int], json_path: Optional[str], markdown_path: Optional[str],
-            html_path: Optional[str], emit_path: Optional[str], patch_path: Optional[str], verify: bool,
+            target_seconds: Optional[float], cpus: Optional[int], json_path: Optional[str],
+            markdown_path: Optional[str], html_path: Optional[str], emit_path: Optional[str], patch_path: Optional[str], verify: bool,
             quiet: bool, debug: bool) -> None:
     """Profile SCRIPT, find its hot function, measure it in parallel, advise.
 

@@ -1,7 +1,7 @@
 """The engine behind ``@advise`` and the Jupyter magics: measure recorded calls, build the report.
 
 ``paradvise profile`` reaches the same two steps from its measuring child (measuring_child.py calls
-``measure.measure_target``; pipeline.build_report turns the Measurement into a Report).
+``measure.measure_target``; report_builder.build_report turns the Measurement into a Report).
 Here they run in the user's own process, on the calls a ``Recorder`` holds.
 """
 from __future__ import annotations
@@ -39,7 +39,8 @@ def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optiona
     from .locate import Located
     from .machine import detect_machine
     from .measure import measure_target
-    from .pipeline import build_report, default_budget, default_timeout
+    from .pipeline import default_budget, default_timeout
+    from .report_builder import build_report
     from .sweep.runner import SweepOptions
     from .user_script import FunctionDef
 

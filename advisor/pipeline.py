@@ -14,32 +14,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from . import __version__
 from .analyse import space
-from .analyse.breakdown import all_breakdowns
-from .analyse.classify import classify, fits_in
-from .analyse.dask_projection import summary as dask_summary
-from .analyse.model_fit import fit_all
-from .analyse.recommend import recommend, with_user_pool
-from .analyse.what_if import what_if
 from .child_process import new_workdir, run_host
 from .errors import HostFailed, Interrupted, ScriptFailed, UsageError
 from .locate import Located, locate, script_failure
 from .machine import detect_machine
 from .measure import with_speedups
 from .model import (
-    SCHEMA_VERSION,
-    Classification,
-    DataProfile,
     Machine,
     Measurement,
-    Recommendation,
     Report,
-    Target,
     Trial,
     Warning,
 )
-from .present.code import emit
+from .report_builder import build_report
 from .sweep.backends import interpreters_available
 from .sweep.budget import SERIAL_BUDGET_SHARE
 from .user_script import check_syntax, read_script, require_function, top_level_functions
@@ -69,8 +57,6 @@ SAMPLE_BELOW_CALL_S = 100e-6
 SAMPLE_AT_LEAST = 1000
 # Recording a call in full costs ~5 us, more than the sweep gains from a subset this large.
 SAMPLE_AT_MOST = 200_000
-# Loops shorter than this gain nothing worth the change from any parallel scheme.
-TOO_SHORT_S = 0.02
 DEFAULT_EXECUTORS = ("serial", "threads", "processes", "asyncio")
 SUPPORTED_EXECUTORS = DEFAULT_EXECUTORS + ("joblib", "dask") + (
     ("interpreters",) if interpreters_available() else ())
@@ -294,87 +280,6 @@ def has_main_guard(tree: ast.Module) -> bool:
         if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test):
             return True
     return False
-
-
-# -- analysis (pure) ---------------------------------------------------------------------
-def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
-                 main_guard: bool, loop_s: float, dask_target_s: Optional[float] = None,
-                 cpus: Optional[int] = None) -> Report:
-    target = Target(
-        name=located.function.name, file=str(path), line=located.function.line, calls=m.items,
-        per_call_seconds=m.typical_call_seconds, is_coroutine=located.function.is_coroutine,
-        located_by=located.located_by, profile=dict(located.profile),
-        per_call_spread_seconds=m.per_call["mad"], script_seconds=located.script_seconds,
-        call_site=located.call_site, candidates=list(located.candidates), kind=located.function.kind,
-        is_generator=located.function.is_generator, user_pool=located.user_pool)
-    classification = classify(m, machine.caches, located.profile)
-    recommendation = recommend(m.trials, classification, m.exclusions, m.typical_call_seconds,
-                               m.items, m.items_measured)
-    recommendation = with_user_pool(recommendation, m.trials, located.user_pool, m.items, m.items_measured)
-    data = DataProfile(arg_bytes=m.arg_bytes, result_bytes=m.result_bytes,
-                       working_set_bytes=m.working_set_bytes, fits_in=fits_in(m.working_set_bytes, machine.caches),
-                       items=m.items, items_measured=m.items_measured, measured_from=m.measured_from,
-                       call_style=m.call_style)
-    warnings = list(m.warnings) + advice_warnings(machine, m, recommendation, classification, main_guard, loop_s)
-    return Report(
-        schema_version=SCHEMA_VERSION, tool={"name": "paradvise", "version": __version__},
-        machine=machine, target=target, classification=classification, data=data, trials=m.trials,
-        recommendation=recommendation, warnings=warnings,
-        code=emit(recommendation, str(path), target.name, m.call_style, m.dask.get("scheduler"),
-                  target.is_coroutine, target.kind, target.is_generator),
-        script={"path": str(path), "cwd": os.getcwd()},
-        overheads=dict(m.overheads), scaling=fit_all(m.trials, machine.usable_cpus),
-        breakdown=all_breakdowns(m, classification.kind, machine.usable_cpus),
-        dask=dask_summary(m.dask.get("scheduler"), m.dask.get("runs", []), m.typical_call_seconds,
-                          m.items_measured or m.items, m.items, dask_target_s),
-        timings={"script_s": located.script_seconds, "loop_s": loop_s, "sweep_s": m.sweep_seconds,
-                 "per_call_median_s": m.per_call["median"], "per_call_serial_s": m.typical_call_seconds},
-        what_if=what_if(m, classification.kind, cpus, machine.usable_cpus, machine.caches,
-                        classification.evidence.get("two_thread_speedup"), target.is_coroutine) if cpus else {},
-    )
-
-
-def advice_warnings(machine: Machine, m: Measurement, rec: Recommendation, cls: Classification,
-                    main_guard: bool, loop_s: float) -> list[Warning]:
-    out = []
-    if rec.executor == "serial" and loop_s < TOO_SHORT_S:
-        out.append(Warning("too-short-to-parallelize", (
-            f"The whole loop takes {loop_s * 1e3:.1f} ms; no parallel scheme can save more than that.")))
-    if rec.executor == "processes" and not main_guard:
-        out.append(Warning("missing-main-guard", (
-            "The script has no `if __name__ == \"__main__\":` guard; with the spawn or forkserver start "
-            "methods (the default from Python 3.14) worker processes would re-run the whole script.")))
-    blas_warning = blas_oversubscription(m, rec, machine.usable_cpus)
-    if blas_warning is not None:
-        out.append(blas_warning)
-    if m.late:
-        out.append(Warning("unstable-measurements", (
-            "The target was called fewer times than in the previous run, so the sweep ran after the "
-            "script's loop had ended; resources the script tears down may have been gone.")))
-    return out
-
-
-def blas_oversubscription(m: Measurement, rec: Recommendation, cpus: int) -> Optional[Warning]:
-    """Several workers over a multithreaded BLAS: say what limiting it measured, and what the code does."""
-    threads = int(m.blas.get("num_threads") or 1)
-    if threads <= 1 or rec.executor not in ("threads", "processes", "joblib") or rec.workers <= 1:
-        return None
-    name = m.blas.get("internal_api", "BLAS")
-    text = (f"{name} runs {threads} threads per call; {rec.workers} workers calling it at once run up to "
-            f"{threads * rec.workers} threads on {cpus} CPUs.")
-    limited = [t for t in m.trials if t.blas_threads and t.ok and t.seconds and t.executor == rec.executor]
-    plain = {(t.executor, t.workers, t.chunksize): t for t in m.trials if not t.blas_threads and t.ok and t.seconds}
-    for trial in limited:
-        twin = plain.get((trial.executor, trial.workers, trial.chunksize))
-        if twin is not None:
-            text += (f" With BLAS limited to {trial.blas_threads} thread per worker, {twin.label} measured "
-                     f"{trial.seconds:.3g} s against {twin.seconds:.3g} s unlimited.")
-            break
-    if rec.blas_threads:
-        text += " The code below limits it (threadpoolctl.threadpool_limits)."
-    else:
-        text += " Limiting it did not measure faster here, so the code leaves it alone."
-    return Warning("blas-oversubscription", text)
 
 
 def choose_executors(names: Optional[list[str]], dask: Optional[str]) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from test_analyse import measurement
 
 from advisor.analyse.recommend import pick_best
 from advisor.model import Recommendation, Trial
-from advisor.pipeline import blas_oversubscription
+from advisor.report_builder import blas_oversubscription
 from advisor.present.code import emit
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

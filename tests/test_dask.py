@@ -73,7 +73,7 @@ def test_local_cluster_maps_in_order_and_sends_main_functions_by_value() -> None
         # A function of the user's script lives in __main__; the trial child binds it there.
         namespace: dict[str, Any] = {"__name__": "__main__"}
         exec("def cube(x):\n    return x ** 3\n", namespace)  # noqa: S102 - a stand-in script
-        setattr(sys.modules["__main__"], "cube", namespace["cube"])
+        sys.modules["__main__"].cube = namespace["cube"]
         chunked = backends.backend_for("dask", False, "local")(namespace["cube"], items, 2, 5, None)
         return {"plain": plain, "chunked": chunked, "phases": phases}
 

@@ -239,7 +239,8 @@ def _limit(best: dict[str, Any], m: Measurement, cpus: int, here: int, caches: C
     words = [f"the limit is {costs[part]}, {share:.0%} of the predicted time" if share >= 0.02
              else "the work spreads evenly; the overheads are under 2% of the predicted time"]
     if cpus > here:
-        words.append(f"contention past {here} worker{'s' if here > 1 else ''} (memory bandwidth, shared caches) was not measurable here, "
+        workers = f"{here} worker{'s' if here > 1 else ''}"
+        words.append(f"contention past {workers} (memory bandwidth, shared caches) was not measurable here, "
                      "so the band assumes it stays as measured")
     per_worker = m.working_set_bytes
     if per_worker > caches.l2_bytes:
