@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor import machine as m
+from advisor.present.machine_words import describe_machine
+from advisor.units import human_bytes
 from advisor.model import Caches, Machine, PythonInfo
 
 KIB, MIB = 1024, 1024 * 1024
@@ -212,19 +214,21 @@ def test_fingerprint_is_short_stable_and_sensitive() -> None:
 
 
 def test_describe_machine_rows() -> None:
-    rows = dict(m.describe_machine(sample_machine()))
+    rows = dict(describe_machine(sample_machine()))
     assert rows["L1d (per core)"] == "48.0 KiB, shared by 1 CPU"
     assert rows["L2 (per core)"] == "1.0 MiB, shared by 1 CPU"
     assert rows["L3"] == "32.0 MiB, shared by 2 CPUs"
     assert rows["Usable CPUs"] == "2 (affinity allows 2 of 2 logical CPUs)"
     assert rows["Memory"] == "16.0 GiB"
     assert rows["Native thread pools"] == "openblas 0.3.27 (blas): 2 threads"
-    assert all(isinstance(label, str) and isinstance(value, str) for label, value in m.describe_machine(sample_machine()))
+    assert all(isinstance(label, str) and isinstance(value, str)
+               for label, value in describe_machine(sample_machine()))
 
 
-@pytest.mark.parametrize("n, text", [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536 * MIB, "1.5 GiB")])
-def test_format_bytes(n: int, text: str) -> None:
-    assert m.format_bytes(n) == text
+@pytest.mark.parametrize("n, text", [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536 * MIB, "1.5 GiB"),
+                                     (3 * 1024 * 1024 * MIB, "3.0 TiB")])
+def test_human_bytes(n: int, text: str) -> None:
+    assert human_bytes(n) == text
 
 
 # ---------------------------------------------------------------- this machine

@@ -135,7 +135,7 @@ def render(report: Report, console: Console) -> None:
 
 
 def render_machine(machine: Machine, console: Console) -> None:
-    from ..machine import describe_machine
+    from .machine_words import describe_machine
 
     table = Table(show_header=False, title="This machine", title_justify="left")
     table.add_column(style="bold")
