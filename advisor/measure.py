@@ -13,6 +13,15 @@ from typing import Any, Callable, Optional
 
 from .analyse.classify import WAITING_CPU_RATIO
 from .capture import Recorder
+from .measure_warnings import (
+    busy_machine_warnings,
+    exclusions_for,
+    machine_load,
+    result_warnings,
+    side_effect_warnings,
+    stability_warnings,
+    state_warnings,
+)
 from .model import Measurement, Trial, Warning
 from .sweep import backends, probes
 from .sweep import items as items_mod
@@ -22,8 +31,6 @@ from .sweep.isolate import run_isolated
 from .sweep.runner import Facts, Sweep, SweepOptions
 from .sweep.subject import Subject
 
-# Spread above this share of the median makes a timing unstable (pyperf's rule of thumb).
-UNSTABLE_SPREAD = 0.10
 # A start method's pool start-up probe may take this many times fork's, at least
 # START_PROBE_MIN_S (see start_up_costs).
 START_PROBE_FACTOR = 30
@@ -334,125 +341,3 @@ def with_speedups(trials: list[Trial]) -> list[Trial]:
         speedup = round(serial.seconds / t.seconds, 4) if t.ok and t.seconds else None
         out.append(Trial(**{**t.__dict__, "speedup": speedup}))
     return out
-
-
-def state_warnings(sweep: Sweep, recorder: Recorder, name: str,
-                   unpicklable: Optional[UnpicklableTarget] = None) -> list[Warning]:
-    out = [Warning("unpicklable-target", unpicklable.message)] if unpicklable else []
-    if sweep.mutated_globals:
-        names = ", ".join(sweep.mutated_globals)
-        out.append(Warning("global-state-mutation", (
-            f"{name} changes module state ({names}); in worker processes those changes are made "
-            "to copies and are lost, so process pools are not recommended.")))
-    if sweep.mutated_args:
-        out.append(Warning("global-state-mutation", (
-            f"{name} modifies its arguments in place; worker processes modify copies, "
-            "so the caller would not see the changes.")))
-    if recorder.pickle_error:
-        out.append(Warning("unpicklable-target", (
-            f"The arguments of {name} cannot be pickled ({recorder.pickle_error}); "
-            "process pools cannot send them to workers.")))
-    errors = sum(1 for c in recorder.calls if c.error)
-    if errors:
-        sample = next(c.error for c in recorder.calls if c.error)
-        out.append(Warning("target-error", (
-            f"{errors} of {len(recorder.calls)} recorded calls raised (for example {sample}); "
-            "exceptions are compared across configurations like results.")))
-    return out
-
-
-# Other programs using this much CPU (in CPUs' worth) while the sweep ran make its parallel
-# timings pessimistic: a worker waits for a CPU that serial never needed.
-BUSY_CPUS = 0.5
-
-
-def machine_load() -> tuple[float, float, float]:
-    """(wall clock, CPU seconds all programs used, CPU seconds this process and its waited-for
-    children used): two readings give the CPU others took in between."""
-    import os
-
-    import psutil
-
-    times = psutil.cpu_times()
-    busy = sum(getattr(times, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
-    own = os.times()
-    return time.monotonic(), busy, own.user + own.system + own.children_user + own.children_system
-
-
-def busy_machine_warnings(before: tuple[float, float, float], after: tuple[float, float, float],
-                          usable_cpus: int) -> list[Warning]:
-    """``busy-machine`` when other programs took a CPU's worth of time or more during the sweep."""
-    wall = after[0] - before[0]
-    others = ((after[1] - before[1]) - (after[2] - before[2])) / max(wall, 1e-9)
-    if wall <= 0 or others < BUSY_CPUS:
-        return []
-    return [Warning("busy-machine", (
-        f"Other programs used about {others:.1f} of this machine's CPUs while paradvise measured "
-        f"({usable_cpus} usable): parallel configurations had fewer CPUs than they will on a quiet "
-        "machine, so their speedups here are low and close calls may go the other way. Run again when "
-        "the machine is quieter to confirm."))]
-
-
-def side_effect_warnings(recorder: Recorder, name: str) -> list[Warning]:
-    """``side-effect-io`` from what the audit hook saw while the loop was recorded."""
-    if not recorder.side_effects:
-        return []
-    parts = []
-    for kind, entry in recorder.side_effects.items():
-        examples = ", ".join(entry["examples"])
-        more = f", {entry['count']} in all" if entry["count"] > len(entry["examples"]) else ""
-        parts.append(f"{kind} ({examples}{more})")
-    return [Warning("side-effect-io", (
-        f"While the loop was recorded, {name} made changes outside the program: {'; '.join(parts)}. "
-        "paradvise replays the calls in every trial, so these happen again each time."))]
-
-
-def exclusions_for(sweep: Sweep, recorder: Recorder, name: str,
-                   unpicklable: Optional[UnpicklableTarget] = None) -> dict[str, str]:
-    """Executors ruled out for correctness, each with the reason shown to the user."""
-    out = dict.fromkeys(unpicklable.excluded, unpicklable.reason) if unpicklable else {}
-    if sweep.mutated_globals or sweep.mutated_args:
-        why = f"{name} mutates shared state that worker processes would not send back"
-        # Dask's workers are separate processes too.
-        out.update({"processes": why, **({"dask": why} if sweep.options.dask else {})})
-    elif recorder.pickle_error:
-        out["processes"] = "the arguments cannot be pickled"
-    for executor, unsafe in sweep.unsafe.items():
-        out.setdefault(executor, f"{executor} {unsafe_summary(unsafe)}")
-    return out
-
-
-def unsafe_summary(unsafe: Any) -> str:
-    """``failed or differed in 3 trial(s), first: threads 2w: AttributeError: ...``"""
-    return f"failed or returned other results than serial in {unsafe.trials} trial(s) (first: {unsafe.first})"
-
-
-def stability_warnings(trials: list[Trial]) -> list[Warning]:
-    shaky = [t for t in trials if t.ok and t.seconds and len(t.repeats) > 1
-             and (t.spread / t.seconds >= UNSTABLE_SPREAD
-                  or max(abs(r - t.seconds) for r in t.repeats) >= 0.5 * t.seconds)]
-    if not shaky:
-        return []
-    labels = ", ".join(t.label for t in shaky[:4])
-    return [Warning("unstable-measurements", (
-        f"Timings varied by 10% or more between repeats for {labels}; the machine may be busy. "
-        "Treat close results as ties and consider a longer --budget."))]
-
-
-def result_warnings(trials: list[Trial], sweep: Sweep) -> list[Warning]:
-    if sweep.results_unpicklable:
-        return [Warning("unpicklable-target", (
-            f"The results cannot be pickled ({sweep.results_unpicklable}): process pools cannot send them "
-            "back, and paradvise could not compare results between configurations."))]
-    if sweep.nondeterministic:
-        return [Warning("nondeterministic-results", (
-            "Replaying the recorded calls serially gave different results from the real run, "
-            "so parallel results could not be checked against serial ones."))]
-    if not sweep.unsafe:
-        return []
-    parts = [f"{executor}: {u.trials} trial(s) failed or differed"
-             + (f", {u.results_differ} result(s) unlike serial's" if u.results_differ else "")
-             + f" (first: {u.first})" for executor, u in sweep.unsafe.items()]
-    return [Warning("results-differ", (
-        f"Some parallel runs raised errors serial did not, or returned other results: {'; '.join(parts)}. "
-        "No configuration of those executors is recommended, however fast one run was."))]

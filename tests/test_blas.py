@@ -11,8 +11,8 @@ from test_analyse import measurement
 
 from advisor.analyse.recommend import pick_best
 from advisor.model import Recommendation, Trial
-from advisor.report_builder import blas_oversubscription
 from advisor.present.code import emit
+from advisor.report_builder import blas_oversubscription
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

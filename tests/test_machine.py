@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor import machine as m
+from advisor.model import Caches, Machine, PythonInfo
 from advisor.present.machine_words import describe_machine
 from advisor.units import human_bytes
-from advisor.model import Caches, Machine, PythonInfo
 
 KIB, MIB = 1024, 1024 * 1024
 REAL_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")

@@ -7,7 +7,6 @@ from ..model import Machine, PythonInfo
 from ..units import human_bytes
 
 
-
 def _cpus(n: int) -> str:
     return f"{n} CPU" if n == 1 else f"{n} CPUs"
 

@@ -17,8 +17,8 @@ from ..analyse.classify import GIL_FREE_SPEEDUP, WAITING_CPU_RATIO
 from ..capture import Call
 from ..model import Trial, Warning
 from .budget import Clock, config_of, mad, repeats_for
-from .isolate import Outcome, run_isolated
 from .checks import TrialChecks, Unsafe
+from .isolate import Outcome, run_isolated
 from .rounds import PREDICTION_MARGIN, PROJECTION_RESERVE, SETTLE_RESERVE, ClosingRounds
 from .subject import Subject
 
