@@ -19,6 +19,7 @@ The medians over the workloads are the figures issue 17 asks for. Results go to
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -32,6 +33,8 @@ from typing import Any, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402 - the bench's own workloads, timing and grid
+import settings  # noqa: E402
+import timing  # noqa: E402
 
 PREDICT_TIMEOUT_S = 900
 ROUNDS = 5
@@ -48,7 +51,7 @@ def what_if(path: Path, scale: int, from_cpus: int, to_cpus: int) -> dict[str, A
                str(path), "--cpus", str(to_cpus), "--json", str(out), "--quiet", "--", str(scale)]
         started = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, cwd=bench.ROOT, capture_output=True, text=True, timeout=PREDICT_TIMEOUT_S)
+            proc = subprocess.run(cmd, cwd=settings.ROOT, capture_output=True, text=True, timeout=PREDICT_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {PREDICT_TIMEOUT_S} s"}
         wall = time.perf_counter() - started
@@ -75,10 +78,10 @@ def check_workload(workload: bench.Workload, row: dict[str, Any], scale: int, fr
         return out | {"skipped": f"no what-if: {predicted.get('error', 'empty')}"}
     w = predicted["what_if"]
     module, prepared = bench.prepare(workload, scale)
-    bench.WORKLOAD_MODULE = module
+    timing.WORKLOAD_MODULE = module
     try:
         fn = prepared.call or getattr(module, prepared.hot)
-        items, is_coroutine = prepared.items, bench.asyncio.iscoroutinefunction(fn)
+        items, is_coroutine = prepared.items, asyncio.iscoroutinefunction(fn)
         guess = config_of(w)
         if not bench._timeable(guess, is_coroutine):
             return out | {"skipped": f"{guess.executor} cannot be timed here"}
@@ -94,7 +97,7 @@ def check_workload(workload: bench.Workload, row: dict[str, Any], scale: int, fr
         others = [c for c in finalists if bench._same_key(c) != bench._same_key(guess)]
         configs = [bench.Config("serial"), guess, *others]
         entries = [bench.Entry(c.label(), c, runner(c), always_repeat=True) for c in configs]
-        timeout_s = max(bench.MIN_TIMEOUT_S, bench.TIMEOUT_FACTOR * (row.get("serial_s") or 1.0))
+        timeout_s = max(settings.MIN_TIMEOUT_S, settings.TIMEOUT_FACTOR * (row.get("serial_s") or 1.0))
         results = bench.measure_in_rounds(entries, ROUNDS, timeout_s)
     finally:
         if prepared.teardown:
@@ -168,8 +171,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     text = markdown(rows, meta)
     print(text)
     name = Path(args.grid_from).stem + f"-predict-from-{args.predict_from}"
-    (bench.RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
-    (bench.RESULTS / f"{name}.md").write_text(text)
+    (settings.RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
+    (settings.RESULTS / f"{name}.md").write_text(text)
     return 0
 
 
