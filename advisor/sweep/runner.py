@@ -109,7 +109,7 @@ class Sweep(TrialChecks, ClosingRounds):
                 break
             first = rep == 0
             inspect = first and config.executor == "serial"
-            outcome = run_isolated(self._body(config, first, inspect), timeout)
+            outcome = self.execute(config, first, inspect, None, timeout)
             if not outcome.ok:
                 if outcome.timed_out and timeout < self.options.trial_timeout_s:
                     self.stopped_early.append(config)
@@ -245,9 +245,15 @@ class Sweep(TrialChecks, ClosingRounds):
             self.trials.append(trial)
             on_trial(trial)
 
+    def execute(self, config: space.Config, first: bool, inspect: bool, items: Optional[list[Any]],
+                timeout: float) -> Outcome:
+        """Run one trial in a forked child. The seam the policy's tests replace with a model
+        and a fake clock, so the budget and repeat rules run in milliseconds."""
+        return run_isolated(self._body(config, first, inspect, items), timeout)
+
     def _time_into(self, config: space.Config, items: Optional[list[Any]], into: list[float]) -> bool:
         """One timed run of ``config`` (on ``items``, or the subset); its time goes into ``into``."""
-        outcome = run_isolated(self._body(config, False, False, items), self.options.trial_timeout_s)
+        outcome = self.execute(config, False, False, items, self.options.trial_timeout_s)
         if outcome.ok:
             into.append(outcome.value["seconds"])
         elif not outcome.timed_out:
