@@ -292,7 +292,6 @@ def test_paradvise_record_keeps_the_calls(helpers, monkeypatch, isolated_cache: 
     assert f.plan.source == "record"
     assert [c.args for c in f.recorded] == [(10,), (20,), (30,), (40,)]
     assert [c.result for c in f.recorded] == [4, 8, 10, 12]
-    assert all(c.wall >= 0 for c in f.recorded)
     assert not isolated_cache.exists()
 
 

@@ -64,13 +64,14 @@ def test_no_projection_when_the_subset_is_the_loop():
     assert all(t.projected_seconds is None for t in s.trials)
 
 
-def test_a_run_that_cannot_win_is_stopped_long_before_the_trial_timeout():
+def test_a_run_that_cannot_win_is_stopped_in_a_real_fork():
+    # The cutoff itself is checked over a fake clock (test_sweep_policy); here a real
+    # forked trial is killed there and reported as stopped, not as failed.
     s = sweep(100, 100, slow_off_the_main_thread)  # threads 2w: 2.5 s; serial: nothing
     s.trials = [timed("serial", 1, [0.001, 0.001])]
-    started = time.monotonic()
     trial = s.measure(space.Config("threads", 2), 0.001, 1)
     assert not trial.ok and "cannot win" in trial.error
-    assert time.monotonic() - started < s.options.trial_timeout_s / 2
+    assert space.Config("threads", 2) in s.stopped_early
 
 
 def test_the_cutoff_is_the_fastest_time_scaled_to_the_whole_loop():
