@@ -43,6 +43,13 @@ def score(row: dict) -> None:
         row["best"] = confirmed["best"]
         row["recommended_confirmed_s"] = confirmed["recommended_seconds"]
         best_s = confirmed["best"]["overall_seconds"]
+        report = row["advice"].get("report") or {}
+        predicted = (report.get("recommendation") or {}).get("expected_speedup")
+        if predicted and confirmed["measured_speedup"] and report["recommendation"]["executor"] != "serial":
+            # The advice's own claim against what the bench measured in its rounds.
+            measured = confirmed["measured_speedup"]
+            row["speedup_check"] = {"predicted": predicted, "measured": measured,
+                                    "error": abs(predicted - measured) / measured}
     row["default_ratios"] = {}
     for name, m in row["defaults"].items():
         bound = Measured(**m).lower_bound()
@@ -68,8 +75,10 @@ def confirm(row: dict) -> Optional[dict]:
         return None
     best = min(finished, key=lambda m: m["median"])
     label = best["label"].removeprefix("recommended ")
+    serial = next((m for m in finished if m["label"] == "serial"), None)
     return {"regret": mine["median"] / best["median"], "recommended_seconds": mine["median"],
-            "best": {"label": label, "seconds": best["median"], "overall_seconds": best["median"]}}
+            "best": {"label": label, "seconds": best["median"], "overall_seconds": best["median"]},
+            "measured_speedup": serial["median"] / mine["median"] if serial else None}
 
 
 def geomean(values: list[float]) -> float:
@@ -104,6 +113,11 @@ def summarize(rows: list[dict], default_names: list[str]) -> list[str]:
             wrong_note = f"; wrong answers (not counted) on {', '.join(wrong)}" if wrong else ""
             lines.append(f"default {name}: geometric mean {geomean([v for v, _, _ in ratios]):.2f}, "
                          f"worst {'>' if worst[2] else ''}{worst[0]:.2f} ({worst[1]}){bound}{wrong_note}")
+    checks = [r["speedup_check"]["error"] for r in rows if r.get("speedup_check")]
+    if checks:
+        lines.append(f"speedup the advice claimed against the one measured here (parallel advice only): "
+                     f"median error {statistics.median(checks):.0%}, worst {max(checks):.0%}, "
+                     f"{len(checks)} workloads")
     targeted = [r for r in rows if "target_ok" in r]
     if targeted:
         missed = [r["workload"] for r in targeted if not r["target_ok"]]
@@ -139,7 +153,8 @@ def summarize(rows: list[dict], default_names: list[str]) -> list[str]:
 
 
 def table(rows: list[dict], default_names: list[str]) -> list[str]:
-    head = ["workload", "recommended", "best", "regret", *default_names, "advice cost"]
+    head = ["workload", "recommended", "best", "regret", "speedup claimed / measured", *default_names,
+            "advice cost"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if "grid" not in r:
@@ -162,7 +177,9 @@ def table(rows: list[dict], default_names: list[str]) -> list[str]:
             d = r["default_ratios"].get(name)
             defaults.append("-" if not d else f"{'>' if d['lower_bound'] else ''}{d['ratio']:.2f}"
                             + (" (wrong)" if d.get("wrong") else ""))
-        out.append(f"| {r['workload']} | {rec_cell} | {best} | {regret} | " + " | ".join(defaults)
+        check = r.get("speedup_check")
+        claimed = f"{check['predicted']:.2f}x / {check['measured']:.2f}x" if check else "-"
+        out.append(f"| {r['workload']} | {rec_cell} | {best} | {regret} | {claimed} | " + " | ".join(defaults)
                    + f" | {r['advice_cost']:.1f}x |")
     return out
 
@@ -219,7 +236,9 @@ def write_results(rows: list[dict], summary: list[str], lines: list[str], facts:
         "too). Defaults are the ratio of their time to that best (`>`: timed out, a lower "
         "bound); advice cost = paradvise's wall time / the serial loop's time. Only "
         "configurations whose results and module state match the serial loop's can be the "
-        "best; `(wrong)` marks a default that did not.",
+        "best; `(wrong)` marks a default that did not. Speedup claimed / measured: the "
+        "advice's expected speedup against serial's time over the recommendation's in the "
+        "same rounds.",
         "",
         *lines,
         "",
