@@ -129,6 +129,9 @@ class Recorder:
     # What the calls did outside the process, seen by an audit hook (see watch_side_effects):
     # kind ("files written", "subprocesses", ...) -> up to SIDE_EFFECT_EXAMPLES examples and a count.
     side_effects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The script's other threads alive at the first call (a server, a progress bar): the
+    # trials run in forked copies, where only the calling thread exists.
+    other_threads: list[str] = field(default_factory=list)
     _depth: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -278,6 +281,8 @@ class Recorder:
             self._start_snapshot = state.snapshot(self.original.__globals__)
         if self._sched_start is None:
             self._sched_start = (time.perf_counter(), runqueue_wait(), children_cpu())
+            here = threading.current_thread()
+            self.other_threads = [t.name for t in threading.enumerate() if t is not here and t.is_alive()]
             asyncio = sys.modules.get("asyncio")
             self.in_event_loop = asyncio is not None and asyncio._get_running_loop() is not None
         snapshot = None

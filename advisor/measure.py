@@ -17,6 +17,7 @@ from .measure_warnings import (
     busy_machine_warnings,
     exclusions_for,
     machine_load,
+    other_thread_warnings,
     result_warnings,
     side_effect_warnings,
     stability_warnings,
@@ -299,6 +300,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     warnings = state_warnings(sweep, recorder, name, problem) + seen + found + stability_warnings(trials)
     warnings += result_warnings(trials, sweep)
     warnings += busy_machine_warnings(load_before, machine_load(), options.usable_cpus)
+    warnings += other_thread_warnings(recorder.other_threads)
     thread_wall = sum(c.wall for c in recorder.calls) or 1e-9
     per_call = per_call_stats(recorder.calls)
     per_call["total"] = max(per_call["total"], recorder.wall_total)  # every call, not only the recorded
@@ -317,7 +319,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
         exclusions=exclusions_for(sweep, recorder, name, problem),
         errors=max(recorder.errors_total, sum(1 for c in recorder.calls if c.error)), sweep_seconds=time.monotonic() - started,
         dask={"scheduler": options.dask, "runs": sweep.dask_runs} if options.dask else {},
-        item_seconds=evenly(subject.walls, ITEM_SAMPLE))
+        item_seconds=evenly(subject.walls, ITEM_SAMPLE), other_threads=list(recorder.other_threads))
 
 
 # Per-item durations kept for the what-if: enough for its simulated hand-out to see the

@@ -79,6 +79,21 @@ def busy_machine_warnings(before: tuple[float, float, float], after: tuple[float
         "the machine is quieter to confirm."))]
 
 
+def other_thread_warnings(names: list[str]) -> list[Warning]:
+    """When the script ran threads of its own beside the loop: the trials may not hold in it.
+
+    Reported as ``unstable-measurements``, the contract's code for measurements that may
+    not hold where the advice will run."""
+    if not names:
+        return []
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return [Warning("unstable-measurements", (
+        f"The script had {len(names)} other thread(s) running when the loop began ({shown}). Each trial "
+        "ran in a forked copy of the script, where only the loop's thread exists, so thread and asyncio "
+        "trials did not share the GIL (or a server's backlog) with them as they would in the script. "
+        "Check the advice in the script itself with --verify."))]
+
+
 def side_effect_warnings(recorder: Recorder, name: str) -> list[Warning]:
     """``side-effect-io`` from what the audit hook saw while the loop was recorded."""
     if not recorder.side_effects:

@@ -209,7 +209,7 @@ ZYGOTE_MAX_CALLS = 20_000
 ZYGOTE_SLACK_S = 30.0
 # What the zygote needs of the parent's recorder besides the calls.
 RECORDER_FIELDS = ("state_at_start", "runqueue_wait_s", "span_s", "children_cpu_s", "in_event_loop",
-                   "pickle_error", "seen", "wall_total", "errors_total", "side_effects")
+                   "pickle_error", "seen", "wall_total", "errors_total", "side_effects", "other_threads")
 
 
 def _recording_for_zygote(recorder: Any) -> Optional[bytes]:

@@ -261,6 +261,8 @@ class Measurement(_JsonMixin):
     # The measured items' recorded durations in loop order (at most ITEM_SAMPLE of them,
     # evenly spaced): the what-if (analyse/what_if.py) hands them out to simulated workers.
     item_seconds: list[float] = field(default_factory=list)
+    # The script's other threads alive when the loop began; the trials ran without them.
+    other_threads: list[str] = field(default_factory=list)
 
     @property
     def typical_call_seconds(self) -> float:

@@ -7,6 +7,7 @@ breaks the time down and predicts the what-if; ``present.code`` writes the code.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -53,6 +54,10 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
                        working_set_bytes=m.working_set_bytes, fits_in=fits_in(m.working_set_bytes, machine.caches),
                        items=m.items, items_measured=m.items_measured, measured_from=m.measured_from,
                        call_style=m.call_style)
+    if m.other_threads and recommendation.executor in ("threads", "asyncio"):
+        recommendation = replace(recommendation, reason=recommendation.reason + (
+            f" Unverified: the script's own thread(s) ({', '.join(m.other_threads[:2])}) did not run "
+            "beside the trials; --verify measures the advice in the script."))
     warnings = list(m.warnings) + advice_warnings(machine, m, recommendation, classification, main_guard, loop_s)
     return Report(
         schema_version=SCHEMA_VERSION, tool={"name": "paradvise", "version": __version__},

@@ -1,6 +1,8 @@
 """Recorded calls become the items the sweep maps over."""
 from __future__ import annotations
 
+import threading
+
 from advisor.capture import Recorder
 from advisor.sweep.items import call_style, items_from_calls
 
@@ -123,3 +125,22 @@ def test_floats_equal_up_to_summation_order_are_the_same_result():
     a = np.linspace(0, 1, 1000)
     assert same(a, a[::-1][::-1] * (1 + 1e-13)) and not same(a, a + 1e-6)
     assert count_differences([0.1 + 0.2 + 0.3], [0.3 + 0.2 + 0.1]) == 0
+
+
+def test_the_scripts_other_threads_at_the_first_call_are_noted_and_warned_about():
+    from advisor.measure_warnings import other_thread_warnings
+
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait, name="script-server", daemon=True)
+    helper.start()
+    try:
+        recorder = Recorder()
+        square = recorder.wrap(lambda x: x * x)
+        assert [square(x) for x in range(3)] == [0, 1, 4]
+    finally:
+        stop.set()
+        helper.join()
+    assert "script-server" in recorder.other_threads
+    (warning,) = other_thread_warnings(recorder.other_threads)
+    assert warning.code == "unstable-measurements" and "script-server" in warning.message
+    assert other_thread_warnings([]) == []
