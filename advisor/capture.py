@@ -87,6 +87,10 @@ def _side_effect_detail(event: str, args: tuple[Any, ...]) -> Optional[str]:
 RUN_LENGTH = 64
 
 
+# paradvise's own threads in the user's process (the warm pools of @advise, see pools.py).
+OWN_THREADS = "paradvise-"
+
+
 @dataclass
 class Recorder:
     expected_calls: int = 0  # 0: record every call, complete only at script exit
@@ -282,7 +286,8 @@ class Recorder:
         if self._sched_start is None:
             self._sched_start = (time.perf_counter(), runqueue_wait(), children_cpu())
             here = threading.current_thread()
-            self.other_threads = [t.name for t in threading.enumerate() if t is not here and t.is_alive()]
+            self.other_threads = [t.name for t in threading.enumerate() if t is not here and t.is_alive()
+                                  and not t.name.startswith(OWN_THREADS)]
             asyncio = sys.modules.get("asyncio")
             self.in_event_loop = asyncio is not None and asyncio._get_running_loop() is not None
         snapshot = None

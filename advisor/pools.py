@@ -12,18 +12,10 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from .sweep.backends import ChunkCall
+
 if TYPE_CHECKING:
     from .api import Plan
-
-class _Chunked:
-    """Call ``fn`` on each item of a chunk (threads hand over lists of ``chunksize`` items)."""
-
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        self.fn = fn
-
-    def __call__(self, chunk: list[Any]) -> list[Any]:
-        return [self.fn(x) for x in chunk]
-
 
 @dataclass(frozen=True)
 class ArgsCall:
@@ -58,7 +50,7 @@ class RunnerSet:
         if plan.executor == "threads":
             if plan.chunksize and plan.chunksize > 1:
                 chunks = [items[i:i + plan.chunksize] for i in range(0, len(items), plan.chunksize)]
-                return [r for part in pool.map(_Chunked(self.fn), chunks) for r in part]
+                return [r for part in pool.map(ChunkCall(self.fn), chunks) for r in part]
             return list(pool.map(self.fn, items))
         return self._run_processes(pool, plan, items)
 
@@ -78,11 +70,11 @@ class RunnerSet:
         return self.by_reference
 
     def _run_processes(self, pool: Any, plan: Plan, items: list[Any]) -> list[Any]:
-        from .sweep.backends import WorkerDied, _wait_watching_workers
+        from .sweep.backends import WorkerDied, wait_watching_workers
 
         pending = pool.map_async(self.fn, items, plan.chunksize)
         try:
-            _wait_watching_workers(pool, pending)
+            wait_watching_workers(pool, pending)
         except (WorkerDied, KeyboardInterrupt):
             self._drop(plan)  # a pool that lost a worker or was interrupted is not reused
             raise

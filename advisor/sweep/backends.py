@@ -37,7 +37,7 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 @dataclass(frozen=True)
-class _ChunkCall:
+class ChunkCall:
     fn: Callable[[Any], Any]
 
     def __call__(self, chunk: list[Any]) -> list[Any]:
@@ -48,7 +48,7 @@ def run_threads(fn: Callable[[Any], Any], items: list[Any], workers: int,
                 chunksize: Optional[int] = None, start_method: Optional[str] = None) -> list[Any]:
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         if chunksize and chunksize > 1:
-            parts = pool.map(_ChunkCall(fn), _chunks(items, chunksize))
+            parts = pool.map(ChunkCall(fn), _chunks(items, chunksize))
             return [r for part in parts for r in part]
         return list(pool.map(fn, items))
 
@@ -58,11 +58,11 @@ def run_processes(fn: Callable[[Any], Any], items: list[Any], workers: int,
     context = multiprocessing.get_context(start_method)
     with context.Pool(workers) as pool:
         pending = pool.map_async(fn, items, chunksize)
-        _wait_watching_workers(pool, pending)
+        wait_watching_workers(pool, pending)
         return pending.get()
 
 
-def _wait_watching_workers(pool: multiprocessing.pool.Pool, pending: multiprocessing.pool.MapResult) -> None:
+def wait_watching_workers(pool: multiprocessing.pool.Pool, pending: multiprocessing.pool.MapResult) -> None:
     """Wait for ``pending``; raise if a worker dies, since Pool would wait for ever."""
     workers = list(pool._pool)  # type: ignore[attr-defined]  # the only handle on them
     while not pending.ready():
@@ -228,7 +228,7 @@ class _TimedCall:
 
 def _dask_map(client: Any, fn: Callable[[Any], Any], items: list[Any], chunksize: Optional[int]) -> list[Any]:
     chunked = bool(chunksize and chunksize > 1)
-    call, parts = (_ChunkCall(fn), _chunks(items, chunksize or 1)) if chunked else (fn, items)
+    call, parts = (ChunkCall(fn), _chunks(items, chunksize or 1)) if chunked else (fn, items)
     pairs = client.gather(client.map(_TimedCall(call), parts, pure=False))
     DASK_PHASES["compute_s"] = sum(seconds for _, seconds in pairs)
     results = [result for result, _ in pairs]
