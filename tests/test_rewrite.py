@@ -468,3 +468,12 @@ def test_emit_over_the_script_is_refused_before_profiling(tmp_path):
     assert len(errors) == 1 and "is the script itself" in errors[0], done.stderr
     assert copy.read_text() == (SAMPLES / "cpu_bound.py").read_text()
     assert time.perf_counter() - start < 30  # refused before the script ever ran
+
+
+def test_a_blas_limit_in_the_advice_is_kept_in_the_rewrite():
+    source = "import numpy as np\n\n\ndef f(x):\n    return x\n\n\nprint([f(x) for x in range(4)])\n"
+    rec = Recommendation("threads", 2, None, None, 1.8, "threads 2w measured 1.8x", blas_threads=1)
+    done = rewrite_source(source, "f", rec)
+    assert "from threadpoolctl import threadpool_limits" in done.text
+    assert 'threadpool_limits(limits=1, user_api="blas")' in done.text
+    compile(done.text, "emitted", "exec")

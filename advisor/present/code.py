@@ -293,9 +293,20 @@ def summary(rec: Recommendation) -> str:
 
 
 def map_helper(rec: Recommendation, name: str, helper: str, style: str,
-                   dask_address: Optional[str]) -> tuple[str, list[str]]:
+               dask_address: Optional[str]) -> tuple[str, list[str]]:
     """A function ``helper(items)`` that maps ``name`` as ``rec`` says, for a loop rewritten in
-    place (present/rewrite.py), and the import lines it needs."""
+    place (present/rewrite.py), and the import lines it needs; with BLAS limited as the
+    report's code limits it (``with_blas_limit``)."""
+    text, imports = _plain_map_helper(rec, name, helper, style, dask_address)
+    if rec.blas_threads:
+        limited = with_blas_limit(text, rec.blas_threads)
+        first, _, text = limited.partition("\n")
+        imports = [*imports, first]
+    return text, imports
+
+
+def _plain_map_helper(rec: Recommendation, name: str, helper: str, style: str,
+                   dask_address: Optional[str]) -> tuple[str, list[str]]:
     star = style == "star"
     call = f"{name}(*x)" if star else f"{name}(x)"
     workers, chunksize = rec.workers, rec.chunksize or 1
