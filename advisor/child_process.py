@@ -12,10 +12,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from .boundary import RunSpec
 from .sweep.isolate import kill_tree
 
 TICK_SECONDS = 0.2
@@ -74,11 +75,11 @@ def stop_all() -> None:
         stop(proc)
 
 
-def run_host(spec: dict[str, Any], timeout: float, workdir: Path,
+def run_host(spec: RunSpec, timeout: float, workdir: Path,
              on_tick: Callable[[], None] = lambda: None) -> Finished:
     spec_path, result_path = workdir / "spec.json", workdir / "result.json"
-    spec = {**spec, "out": str(result_path)}
-    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    spec = replace(spec, out=str(result_path))
+    spec_path.write_text(json.dumps(spec.to_json()), encoding="utf-8")
     result_path.unlink(missing_ok=True)
     command = [sys.executable, "-m", "advisor.measuring_child", str(spec_path)]
     return run_bounded(command, timeout, workdir, result_path, on_tick)

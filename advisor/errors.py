@@ -58,3 +58,14 @@ class HostFailed(AdvisorError):
     def __init__(self, message: str, details: str = "") -> None:
         super().__init__(message)
         self.details = details
+
+
+# -- failures inside the measuring child and its trials ---------------------------------
+# These travel back to the parent as the child's result (see boundary.py), which turns
+# them into ScriptFailed or a failed trial; they are here so one module names every error.
+class ScriptError(Exception):
+    """The user's script raised or exited non-zero while the measuring child ran it."""
+
+
+class WorkerDied(RuntimeError):
+    """A pool's worker process exited during a map, so the map would never finish."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
+from .boundary import RunSpec
 from .child_process import Finished, run_bounded, run_host
 from .errors import NothingToMeasure, ScriptFailed, TargetNotFound
 from .user_script import LAMBDA, FunctionDef, replayable_functions, resolve_function
@@ -156,7 +157,7 @@ def script_failure(finished: Finished, script: Path) -> ScriptFailed:
 
 @dataclass(frozen=True)
 class Counted:
-    """What the count pass found: see host.mode_count."""
+    """What the count pass found: see measuring_child.mode_count."""
 
     wall: float
     functions: dict[str, dict[str, Any]]
@@ -174,8 +175,7 @@ class Counted:
 def count_calls(script: Path, argv: list[str], timeout: float, workdir: Path,
                 wanted: Optional[str] = None) -> Counted:
     """Run the script once with every function counted (and ``wanted``, wherever it is)."""
-    spec = {"mode": "count", "script": str(script), "argv": argv, "wanted": wanted}
-    finished = run_host(spec, timeout, workdir)
+    finished = run_host(RunSpec("count", str(script), argv, wanted=wanted), timeout, workdir)
     if finished.returncode != 0:
         raise script_failure(finished, script)
     return Counted.from_result(finished.result)
@@ -201,9 +201,8 @@ def count_under_scalene(script: Path, argv: list[str], timeout: float, workdir: 
     launcher, spec_path = workdir / "run_host.py", workdir / "count-spec.json"
     result_path, out = workdir / "count-result.json", workdir / "scalene.json"
     launcher.write_text(HOST_LAUNCHER, encoding="utf-8")
-    spec = {"mode": "count", "script": str(script), "argv": argv, "out": str(result_path),
-            "python": sys.executable, "wanted": wanted}
-    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    spec = RunSpec("count", str(script), argv, out=str(result_path), python=sys.executable, wanted=wanted)
+    spec_path.write_text(json.dumps(spec.to_json()), encoding="utf-8")
     command = [sys.executable, "-m", "scalene", "run", "-o", str(out), "--cpu-only",
                "--profile-only", str(script), "--program-path", str(script.parent),
                str(launcher), "---", str(spec_path)]

@@ -20,13 +20,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from .boundary import RunSpec
+from .errors import ScriptError
+
 SCRIPT_FAILED = 3
 HOST_FAILED = 4
 _ADVISOR_DIR = str(Path(__file__).resolve().parent)
-
-
-class ScriptError(Exception):
-    """The script raised or exited non-zero; ``args[0]`` is what to tell the user."""
 
 
 def _write_json(path: str, data: Any) -> None:
@@ -43,13 +42,13 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(lines + traceback.format_exception_only(type(exc), exc))
 
 
-def _run(spec: dict[str, Any], wrappers: Optional[dict[str, Any]] = None) -> float:
+def _run(spec: RunSpec, wrappers: Optional[dict[str, Any]] = None) -> float:
     """Run the script; return its wall time. Raise ScriptError if it fails."""
     from .user_script import run_script
 
     started = time.perf_counter()
     try:
-        run_script(Path(spec["script"]), spec["argv"], wrappers)
+        run_script(Path(spec.script), spec.argv, wrappers)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise ScriptError(f"the script exited with status {exc.code}") from None
@@ -62,15 +61,15 @@ def _run(spec: dict[str, Any], wrappers: Optional[dict[str, Any]] = None) -> flo
 
 
 # -- modes ---------------------------------------------------------------------------
-def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
+def mode_count(spec: RunSpec) -> dict[str, Any]:
     """Count and time the outermost calls of every function of the script and of the
     user's modules, with their parents in the call tree and their call sites (see counting.py)."""
     from .counting import CallCounter, CallTree, ImportClock, counter_overhead, nested_seconds
     from .user_pools import add_to_counter, merged, run_here, watch_maps
     from .user_script import AllWrappers
 
-    if spec.get("python"):
-        outside_scalene(spec["python"])
+    if spec.python:
+        outside_scalene(spec.python)
     tree = CallTree()
     counters: dict[str, CallCounter] = {}
 
@@ -92,8 +91,8 @@ def mode_count(spec: dict[str, Any]) -> dict[str, Any]:
     watch_maps(note_pool)
     run_here(note_pool, lambda: True)
     wrappers = AllWrappers(counter_for)
-    if spec.get("wanted") and ":" in spec["wanted"]:
-        wrappers[spec["wanted"]]  # made now, so a module imported already is wrapped too (--function json:dumps)
+    if spec.wanted and ":" in spec.wanted:
+        wrappers[spec.wanted]  # made now, so a module imported already is wrapped too (--function json:dumps)
     wall = _run(spec, wrappers)
     # The wrapper's own cost is in each timed call: a third of a microsecond, more under
     # scalene, and most of the time of a sub-microsecond call. Take it out, and the whole
@@ -131,14 +130,14 @@ def outside_scalene(python: str) -> None:
         sys.modules["multiprocessing.spawn"].set_executable(python)
 
 
-def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
+def mode_capture(spec: RunSpec) -> dict[str, Any]:
     from .capture import Recorder, watch_side_effects
     from .loop_fork import Zygote
 
     result: dict[str, Any] = {}
     from .user_pools import run_here, serial_maps
 
-    recorder = Recorder(expected_calls=spec["expected_calls"], sample_every=spec.get("sample_every", 1))
+    recorder = Recorder(expected_calls=spec.expected_calls, sample_every=spec.sample_every)
     watch_side_effects(recorder)
     # A loop the script runs in a pool is recorded here, call by call.
     serial_maps(lambda: not recorder.completed)
@@ -155,7 +154,7 @@ def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
     script_error = None
     try:
         try:
-            result["wall_s"] = _run(spec, {spec["function"]: recorder.wrap})
+            result["wall_s"] = _run(spec, {spec.function: recorder.wrap})
         except ScriptError as exc:
             script_error = str(exc)
     finally:
@@ -173,22 +172,22 @@ def mode_capture(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _zygote_possible(spec: dict[str, Any]) -> bool:
+def _zygote_possible(spec: RunSpec) -> bool:
     """Measure from a zygote (see loop_fork.py) only in the plain case: a function called in the
     main thread, outside any event loop, not too many times to send the recording over;
     and not when PARADVISE_ZYGOTE=0 asks otherwise."""
     import threading
 
-    if spec["is_coroutine"] or os.environ.get("PARADVISE_ZYGOTE") == "0":
+    if spec.is_coroutine or os.environ.get("PARADVISE_ZYGOTE") == "0":
         return False
-    if spec["expected_calls"] // max(1, spec.get("sample_every", 1)) > ZYGOTE_MAX_CALLS:
+    if spec.expected_calls // max(1, spec.sample_every) > ZYGOTE_MAX_CALLS:
         return False  # sending that many recorded calls costs more than the zygote is worth
     asyncio = sys.modules.get("asyncio")
     in_loop = asyncio is not None and asyncio._get_running_loop() is not None
     return threading.current_thread() is threading.main_thread() and not in_loop
 
 
-def _measure(spec: dict[str, Any], recorder: Any, zygote: list[Any]) -> dict[str, Any]:
+def _measure(spec: RunSpec, recorder: Any, zygote: list[Any]) -> dict[str, Any]:
     """At the last call: measure in the zygote when there is one and the recording can be sent."""
     request = _recording_for_zygote(recorder) if zygote else None
     if request is None:
@@ -196,7 +195,7 @@ def _measure(spec: dict[str, Any], recorder: Any, zygote: list[Any]) -> dict[str
             unused.discard()
         zygote.clear()
         return _sweep(spec, recorder)
-    answer = zygote.pop().run(request, spec["budget_s"] + 2 * spec["timeout_s"] + ZYGOTE_SLACK_S)
+    answer = zygote.pop().run(request, spec.budget_s + 2 * spec.timeout_s + ZYGOTE_SLACK_S)
     if "zygote_declined" in answer:  # it lacks some argument (made during the loop): measure here
         return _sweep(spec, recorder)
     return answer
@@ -242,7 +241,7 @@ def _recording_for_zygote(recorder: Any) -> Optional[bytes]:
         return None
 
 
-def _serve_in_zygote(spec: dict[str, Any], recorder: Any, request: Any) -> dict[str, Any]:
+def _serve_in_zygote(spec: RunSpec, recorder: Any, request: Any) -> dict[str, Any]:
     """In the zygote: take over the parent's recording, then measure from here."""
     import pickle
 
@@ -263,21 +262,21 @@ def _serve_in_zygote(spec: dict[str, Any], recorder: Any, request: Any) -> dict[
     return _sweep(spec, recorder, measured_from="loop start")
 
 
-def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False,
+def _sweep(spec: RunSpec, recorder: Any, late: bool = False,
            measured_from: str = "last call") -> dict[str, Any]:
     from dataclasses import replace
 
     from .measure import measure_target
     from .sweep.runner import SweepOptions
 
-    options = SweepOptions(budget_s=spec["budget_s"], trial_timeout_s=spec["timeout_s"],
-                           executors=spec["executors"], usable_cpus=spec["usable_cpus"],
-                           start_method=spec.get("start_method", "fork"), folders=spec.get("folders", []),
-                           main_guard=spec.get("main_guard", True), dask=spec.get("dask"),
-                           dask_workers=spec.get("dask_workers", 0), l2_bytes=spec.get("l2_bytes", 0),
-                           user_pool=spec.get("user_pool"), what_if_cpus=spec.get("what_if_cpus") or 0)
+    options = SweepOptions(budget_s=spec.budget_s, trial_timeout_s=spec.timeout_s,
+                           executors=spec.executors, usable_cpus=spec.usable_cpus,
+                           start_method=spec.start_method, folders=spec.folders,
+                           main_guard=spec.main_guard, dask=spec.dask,
+                           dask_workers=spec.dask_workers, l2_bytes=spec.l2_bytes,
+                           user_pool=spec.user_pool, what_if_cpus=spec.what_if_cpus)
     module = sys.modules["__main__"]
-    progress = spec.get("progress")
+    progress = spec.progress
 
     def on_event(event: dict[str, Any]) -> None:
         if progress:
@@ -289,7 +288,7 @@ def _sweep(spec: dict[str, Any], recorder: Any, late: bool = False,
 
     try:
         with cells_unwrapped(recorder.original):
-            measurement = measure_target(recorder, module, spec["function"], spec["is_coroutine"], options,
+            measurement = measure_target(recorder, module, spec.function, spec.is_coroutine, options,
                                          on_trial, on_event, cloudpickle_fallback=True)
     except Exception:  # noqa: BLE001 - report paradvise's own failure, let the script go on
         return {"host_error": traceback.format_exc()}
@@ -332,16 +331,16 @@ MODES = {"count": mode_count, "capture": mode_capture}
 
 
 def main(argv: list[str]) -> int:
-    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    spec = RunSpec.from_json(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
     try:
-        result = MODES[spec["mode"]](spec)
+        result = MODES[spec.mode](spec)
     except ScriptError as exc:
-        _write_json(spec["out"], {"script_error": str(exc)})
+        _write_json(spec.out, {"script_error": str(exc)})
         return SCRIPT_FAILED
     except BaseException:  # noqa: BLE001
-        _write_json(spec["out"], {"host_error": traceback.format_exc()})
+        _write_json(spec.out, {"host_error": traceback.format_exc()})
         return HOST_FAILED
-    _write_json(spec["out"], result)
+    _write_json(spec.out, result)
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .analyse import space
+from .boundary import RunSpec
 from .child_process import new_workdir, run_host
 from .errors import HostFailed, Interrupted, ScriptFailed, UsageError
 from .locate import Located, locate, script_failure
@@ -190,17 +191,16 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
              machine: Machine, options: ProfileOptions, main_guard: bool, workdir: Path,
              progress: Progress, dask_workers: int = 0) -> Measurement:
     progress_file = workdir / "progress.jsonl"
-    spec = {
-        "mode": "capture", "script": str(path), "argv": argv, "function": located.function.name,
-        "is_coroutine": located.function.is_coroutine, "expected_calls": calls,
-        "budget_s": budget, "timeout_s": timeout, "usable_cpus": machine.usable_cpus,
-        "executors": swept_executors(options.executors, located.user_pool), "start_method": "fork",
-        "l2_bytes": machine.caches.l2_bytes,
-        "folders": sorted({os.getcwd(), str(path.parent)}), "progress": str(progress_file),
-        "main_guard": main_guard, "dask": options.dask if dask_workers else None, "dask_workers": dask_workers,
-        "sample_every": 1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
-        "user_pool": located.user_pool, "what_if_cpus": options.cpus or 0,
-    }
+    spec = RunSpec(
+        "capture", str(path), argv, function=located.function.name,
+        is_coroutine=located.function.is_coroutine, expected_calls=calls,
+        budget_s=budget, timeout_s=timeout, usable_cpus=machine.usable_cpus,
+        executors=swept_executors(options.executors, located.user_pool), start_method="fork",
+        l2_bytes=machine.caches.l2_bytes,
+        folders=sorted({os.getcwd(), str(path.parent)}), progress=str(progress_file),
+        main_guard=main_guard, dask=options.dask if dask_workers else None, dask_workers=dask_workers,
+        sample_every=1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
+        user_pool=located.user_pool, what_if_cpus=options.cpus or 0)
     seen = [0]
 
     def tick() -> None:

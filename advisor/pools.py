@@ -70,7 +70,8 @@ class RunnerSet:
         return self.by_reference
 
     def _run_processes(self, pool: Any, plan: Plan, items: list[Any]) -> list[Any]:
-        from .sweep.backends import WorkerDied, wait_watching_workers
+        from .errors import WorkerDied
+        from .sweep.backends import wait_watching_workers
 
         pending = pool.map_async(self.fn, items, plan.chunksize)
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from advisor.boundary import RunSpec
 from advisor.capture import Recorder
 from advisor.child_process import new_workdir, run_host
 from advisor.counting import CallCounter, CallTree
@@ -117,7 +118,7 @@ def run_count(tmp_path: Path, files: dict[str, str], script: str) -> dict[str, A
     for name, source in files.items():
         (tmp_path / name).write_text(textwrap.dedent(source), encoding="utf-8")
     path = tmp_path / script
-    finished = run_host({"mode": "count", "script": str(path), "argv": [str(path)]}, 120, new_workdir())
+    finished = run_host(RunSpec("count", str(path), [str(path)]), 120, new_workdir())
     assert finished.returncode == 0, finished.stderr
     return finished.result
 
@@ -229,7 +230,7 @@ def test_function_names_a_function_of_an_installed_module(tmp_path: Path) -> Non
         print(len([textwrap.fill(t, width=40) for t in texts]))
     """), encoding="utf-8")
     path = tmp_path / "wraps_text.py"
-    spec = {"mode": "count", "script": str(path), "argv": [str(path)], "wanted": "textwrap:fill"}
+    spec = RunSpec("count", str(path), [str(path)], wanted="textwrap:fill")
     finished = run_host(spec, 120, new_workdir())
     assert finished.returncode == 0, finished.stderr
     counted = finished.result["functions"]["textwrap:fill"]

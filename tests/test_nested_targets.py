@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from contract import check_contract
 
+from advisor.boundary import RunSpec
 from advisor.child_process import new_workdir, run_host
 from advisor.errors import TargetNotFound, UsageError
 from advisor.locate import display_name
@@ -178,9 +179,7 @@ def test_nested_functions_and_lambdas_are_counted_by_name(tmp_path: Path) -> Non
     script = tmp_path / "counted.py"
     script.write_text(COUNTED)
     workdir = new_workdir()
-    names = sorted(replayable_functions(ast.parse(COUNTED)))
-    finished = run_host({"mode": "count", "script": str(script), "argv": [str(script)], "functions": names},
-                        60, workdir)
+    finished = run_host(RunSpec("count", str(script), [str(script)]), 60, workdir)
     assert finished.returncode == 0, finished.stderr
     calls = {name: row["calls"] for name, row in finished.result["functions"].items()}
     assert calls == {"make": 3, "make.add": 12, "main": 1, "main.twice": 5}

@@ -19,12 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
+from ..errors import WorkerDied
+
 # How often a process pool's workers are checked for having died (Pool itself never notices).
 WORKER_CHECK_SECONDS = 0.02
-
-
-class WorkerDied(RuntimeError):
-    pass
 
 
 def run_serial(fn: Callable[[Any], Any], items: list[Any], workers: int = 1,

@@ -1,0 +1,43 @@
+"""What the parent and the measuring child say to each other: typed, frozen, JSON on disk.
+
+The parent (``pipeline``, ``locate``) writes a ``RunSpec``; the child
+(``measuring_child``) reads it, runs the script as it says and writes its result. One
+type for the request means a field is named once, with its type and its default, rather
+than as a string key in each of the places that read or write it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .model import _JsonMixin
+
+
+@dataclass(frozen=True)
+class RunSpec(_JsonMixin):
+    """One run of the user's script in a measuring child."""
+
+    mode: str  # "count": count every function's calls; "capture": record the target's and measure
+    script: str
+    argv: list[str]
+    out: str = ""  # where the child writes its result (set by child_process.run_host)
+    wanted: Optional[str] = None  # --function, when given
+    python: str = ""  # count under scalene: the interpreter the script's own child Pythons run
+    # capture only:
+    function: str = ""
+    is_coroutine: bool = False
+    expected_calls: int = 0
+    budget_s: float = 0.0
+    timeout_s: float = 0.0
+    usable_cpus: int = 1
+    executors: list[str] = field(default_factory=list)
+    start_method: str = "fork"
+    l2_bytes: int = 0
+    folders: list[str] = field(default_factory=list)
+    progress: Optional[str] = None  # a JSONL file the child appends progress events to
+    main_guard: bool = True
+    dask: Optional[str] = None
+    dask_workers: int = 0
+    sample_every: int = 1
+    user_pool: Optional[dict[str, Any]] = None
+    what_if_cpus: int = 0
