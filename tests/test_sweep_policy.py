@@ -6,6 +6,7 @@ when a run is cut short) are checked exactly and in milliseconds.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any, Callable, Optional
 
@@ -125,3 +126,14 @@ def test_contenders_get_their_repeats_and_the_clearly_slower_one_run():
     # Threads take serial's time, 1.9x the fastest: one run shows it cannot win.
     slow = [t for t in trials if t.executor == "threads" and t.ok]
     assert slow and all(len(t.repeats) == 1 for t in slow)
+
+
+def test_with_a_multithreaded_blas_oversubscribing_pools_are_planned_limited_first():
+    s = ModelledSweep(cpu_model, budget_s=5.0)
+    planned = [space.Config("threads", 2), space.Config("processes", 2, 4, "fork"), space.Config("threads", 1)]
+    facts = Facts(cpu_ratio=1.0, gil={"speedup": 1.0}, overheads=dict(OVERHEADS), blas={"num_threads": 2})
+    s.options = dataclasses.replace(s.options, blas_variants=True)
+    limited = s.blas_limited_first(planned, facts)
+    assert [c.blas_threads for c in limited] == [1, 1, None]  # 2 workers x 2 BLAS threads > 2 CPUs
+    one_thread = Facts(cpu_ratio=1.0, gil=None, overheads={}, blas={"num_threads": 1})
+    assert s.blas_limited_first(planned, one_thread) == planned

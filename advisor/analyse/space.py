@@ -258,7 +258,8 @@ def refine(best: Config, measured: set[Config], load: Workload) -> list[Config]:
     else:
         upper = max(2, load.usable_cpus)
     workers = {min(upper, max(2, round(best.workers * f))) for f in (0.75, 1.5)}
-    out = [Config(best.executor, w, best.chunksize, best.start_method) for w in sorted(workers)]
+    # Neighbours keep the best's BLAS limit: the limit is part of what made it best.
+    out = [Config(best.executor, w, best.chunksize, best.start_method, best.blas_threads) for w in sorted(workers)]
     if best.executor in ("processes", "joblib") and best.chunksize:
         out += _chunk_neighbours(best, load)
     return [c for c in dict.fromkeys(out) if c not in measured]
@@ -271,5 +272,6 @@ def _chunk_neighbours(best: Config, load: Workload) -> list[Config]:
     most = min(max(1, math.ceil(load.items / best.workers)), l2_chunk_cap(load))
     sizes = sorted({max(1, min(most, best.chunksize // 2)), min(most, best.chunksize * 2)})
     none_for_one = best.executor == "dask"
-    return [Config(best.executor, best.workers, None if none_for_one and c == 1 else c, best.start_method)
+    return [Config(best.executor, best.workers, None if none_for_one and c == 1 else c, best.start_method,
+                   best.blas_threads)
             for c in sizes]

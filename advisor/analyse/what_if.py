@@ -113,7 +113,7 @@ def calibration(trials: list[Trial], executor: str, m: Measurement, here: int,
     spreads: list[float] = []
     n = m.items_measured or m.items
     for t in trials:
-        if t.executor != executor or not t.ok or not t.seconds or t.blas_threads:
+        if t.executor != executor or not t.ok or not t.seconds:
             continue
         modelled = sum(parts(executor, t.workers, t.chunksize, t.start_method, m, here, n, gil_share).values())
         if modelled > 0:

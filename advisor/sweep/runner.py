@@ -176,7 +176,7 @@ class Sweep(TrialChecks, ClosingRounds):
         if not serial.ok or serial.seconds is None:
             return self.trials
         load = facts.workload(self.subject, serial.seconds, self.options)
-        planned = space.plan(load, self.options.executors, self.options.start_method)
+        planned = self.blas_limited_first(space.plan(load, self.options.executors, self.options.start_method), facts)
         self.time_user_pool(serial.seconds, len(planned), on_trial)
         blas_done = False
         for index, config in enumerate(planned):
@@ -292,28 +292,50 @@ class Sweep(TrialChecks, ClosingRounds):
             return []
         best = min(done, key=lambda t: t.seconds or 0.0)
         measured = {config_of(t) for t in self.trials}
-        return space.refine(space.Config(best.executor, best.workers, best.chunksize, best.start_method),
-                            measured, load)
+        return space.refine(space.Config(best.executor, best.workers, best.chunksize, best.start_method,
+                                         best.blas_threads), measured, load)
+
+    def blas_limited_first(self, planned: list[space.Config], facts: "Facts") -> list[space.Config]:
+        """With a multithreaded BLAS loaded, the planned pools whose workers times its threads
+        exceed the CPUs are planned with BLAS on one thread.
+
+        Such a pool oversubscribes the CPUs by construction (blas_calls: process pools of
+        OpenBLAS callers spinning were stopped as hopeless one after another and left a 2 s
+        budget nothing for the limited variants, which were 1.8x faster than serial). The
+        unlimited one is still measured, as the variant (``blas_variants``): whether limiting
+        helps depends on the calls.
+        """
+        threads = int(facts.blas.get("num_threads") or 1)
+        if not self.options.blas_variants or threads <= 1:
+            return planned
+        cpus = self.options.usable_cpus
+        return [replace(c, blas_threads=1) if c.executor in ("threads", "processes") and c.workers > 1
+                and (c.start_method or "fork") == "fork" and c.workers * threads > cpus else c for c in planned]
 
     def blas_variants(self, facts: "Facts") -> list[tuple[space.Config, float]]:
-        """The fastest thread and fork-process configurations again, with BLAS on one thread.
+        """The fastest thread and fork-process configurations again, with BLAS limited the other way.
 
         Several workers that each call a BLAS running one thread per core oversubscribe the
-        CPUs; whether limiting BLAS helps depends on the calls, so it is measured.
+        CPUs; whether limiting BLAS helps depends on the calls, so both are measured: the
+        plan's configuration (limited where it oversubscribes, see ``blas_limited_first``)
+        and the same one with BLAS as the script had it, or the other way round.
         """
         if not self.options.blas_variants or (facts.blas.get("num_threads") or 1) <= 1:
             return []
         # The estimate is the fastest time so far, or the base's own when shorter: a base
         # slowed by oversubscription says little about its limited variant's time.
         fastest = min((t.seconds for t in self.trials if t.ok and t.seconds), default=None)
+        measured = {(t.executor, t.workers, t.chunksize, t.blas_threads) for t in self.trials}
         out = []
         for executor in ("threads", "processes"):
             done = [t for t in self.trials if t.executor == executor and t.ok and t.seconds and t.workers > 1
                     and t.results_match is not False and (t.start_method or "fork") == "fork"]
             if done:
                 best = min(done, key=lambda t: t.seconds or 0.0)
-                config = space.Config(best.executor, best.workers, best.chunksize, best.start_method, 1)
-                out.append((config, min(best.seconds or 0.0, fastest or math.inf)))
+                other = None if best.blas_threads else 1
+                if (best.executor, best.workers, best.chunksize, other) not in measured:
+                    config = space.Config(best.executor, best.workers, best.chunksize, best.start_method, other)
+                    out.append((config, min(best.seconds or 0.0, fastest or math.inf)))
                 continue
             # None finished, but one was stopped as hopeless: the symptom oversubscription
             # shows (blas_calls: process pools of OpenBLAS callers spinning), so the limited
