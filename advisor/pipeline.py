@@ -39,8 +39,8 @@ from .user_script import check_syntax, read_script, require_function, top_level_
 # loop-times leave every configuration its repeats; the whole advice (two runs of the
 # script, one under scalene, the probes and the sweep) then costs about six times the
 # loop. Four loop-times (at least 3 s) cost a median 7.3x the loop over the bench's 28
-# workloads (bench/results, run 0754) against a goal of 5x; see the README's bench runs
-# for what three cost and whether the advice held.
+# workloads (bench/results, run 0754), three (at least 2 s) 6.6x over 29 (run 0929),
+# against a goal of 5x; loops under half a second lost most from the shorter budget.
 BUDGET_PER_LOOP_SECOND = 3.0
 MIN_DEFAULT_BUDGET_S = 2.0
 MAX_DEFAULT_BUDGET_S = 120.0
