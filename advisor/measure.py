@@ -112,7 +112,7 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
                             "result_bytes": probes.pickled_sizes(results)}, timeout) or {
         "arg_bytes": 0, "result_bytes": 0}
     sizes["peak_alloc_bytes"] = int(peak)
-    return Facts(cpu_ratio, gil, overheads, probes.multithreaded_blas(), int(sizes["arg_bytes"])), sizes
+    return Facts(cpu_ratio, gil, overheads, probes.blas_pool(), int(sizes["arg_bytes"])), sizes
 
 
 def start_up_costs(workers: int, options: SweepOptions, fork_start_s: Optional[float],

@@ -252,7 +252,7 @@ class Measurement(_JsonMixin):
     errors: int = 0  # recorded calls that raised
     late: bool = False  # True when the sweep ran after the script's loop had ended
     measured_from: str = "last call"  # or "loop start" (see DataProfile)
-    # The multithreaded BLAS the script had loaded: {"internal_api", "num_threads"}; {} if none.
+    # The BLAS the script had loaded: {"internal_api", "num_threads"}; {} if none (probes.blas_pool).
     blas: dict[str, Any] = field(default_factory=dict)
     sweep_seconds: float = 0.0
     # With --dask: {"scheduler": "local" or an address, "runs": per Dask trial its

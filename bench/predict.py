@@ -63,7 +63,8 @@ def what_if(path: Path, scale: int, from_cpus: int, to_cpus: int) -> dict[str, A
 
 
 def config_of(w: dict[str, Any]) -> bench.Config:
-    return bench.Config(w["executor"], w["workers"], w.get("chunksize"), w.get("start_method"))
+    return bench.Config(w["executor"], w["workers"], w.get("chunksize"), w.get("start_method"),
+                        w.get("blas_threads"))
 
 
 def check_workload(workload: bench.Workload, row: dict[str, Any], scale: int, from_cpus: int,

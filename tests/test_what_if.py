@@ -135,3 +135,14 @@ class TestWakeUpProbe:
 
     def test_the_what_if_uses_the_measured_share_when_no_two_thread_probe_ran(self):
         assert gil_share_of(None, "gil-releasing", free_share=0.75) == pytest.approx(0.25)
+
+
+def test_a_loaded_blas_is_limited_per_worker_in_the_prediction():
+    serial = CALL_S * ITEMS
+    m = measured([trial("serial", serial), trial("processes", serial / 2 + 0.02, 2, 1)],
+                 blas={"internal_api": "openblas", "num_threads": 1})  # one thread: measured on one CPU
+    out = what_if(m, "cpu-bound", 8, 1, CACHES, 1.0)
+    assert out["executor"] == "processes" and out["blas_threads"] == 8 // out["workers"]
+    assert "oversubscribe" in out["limit"]
+    assert what_if(measured([trial("serial", serial), trial("processes", serial / 2, 2, 1)]),
+                   "cpu-bound", 8, 1, CACHES, 1.0)["blas_threads"] is None

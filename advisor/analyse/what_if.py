@@ -181,7 +181,23 @@ def what_if(m: Measurement, kind: str, cpus: int, here: int, caches: Caches,
     limit = _limit(best, m, cpus, here, caches, gil_share)
     out = {k: best[k] for k in ("executor", "workers", "chunksize", "start_method", "predicted_seconds",
                                 "predicted_speedup", "low", "high")}
-    return base | {k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()} | {"limit": limit}
+    blas = blas_limit(m, best["workers"], cpus)
+    if blas:
+        name = m.blas.get("internal_api", "BLAS")
+        limit = (f"BLAS limited to {blas} thread(s) per worker: {name} starts a thread per CPU in each "
+                 f"worker, and {best['workers']} workers would oversubscribe {cpus} CPUs; ") + limit
+    return (base | {k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()}
+            | {"blas_threads": blas, "limit": limit})
+
+
+def blas_limit(m: Measurement, workers: int, cpus: int) -> Optional[int]:
+    """BLAS threads per worker for the prediction: a multithreaded BLAS (OpenBLAS, MKL) starts
+    one thread per usable CPU in every process, so on N CPUs ``workers`` pools of them
+    oversubscribe unless limited; measured here on one CPU it shows one thread, so the
+    library's presence, not its thread count here, decides."""
+    if not m.blas or workers <= 1:
+        return None
+    return max(1, cpus // workers)
 
 
 def _measured(trials: list[Trial], executor: str, exclusions: dict[str, str]) -> bool:

@@ -55,6 +55,7 @@ def what_if_line(report: Report) -> str:
         return f"On {w['cpus']} CPUs (predicted from {w.get('measured_on_cpus', '?')} here): {w['limit']}"
     chunk = f", chunksize {w['chunksize']}" if w.get("chunksize") and w["chunksize"] > 1 else ""
     method = f", start method {w['start_method']}" if w.get("start_method") not in (None, "fork") else ""
+    method += f", BLAS {w['blas_threads']} thread(s) per worker" if w.get("blas_threads") else ""
     return (f"On {w['cpus']} CPUs (predicted from {w.get('measured_on_cpus', '?')} here): {w['executor']}, "
             f"{w['workers']} workers{chunk}{method}: predicted {w['predicted_speedup']:.2f}x "
             f"({w['low']:.2f}-{w['high']:.2f}x), {human_seconds(w['predicted_seconds'])} for the whole loop; "

@@ -243,13 +243,18 @@ def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int
     return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
 
 
-def multithreaded_blas() -> dict[str, Any]:
-    """The first BLAS the script has loaded that runs more than one thread, or {}."""
+def blas_pool() -> dict[str, Any]:
+    """The BLAS the script has loaded, the most threaded first, with its thread count, or {}.
+
+    One thread is kept too: on one CPU OpenBLAS starts one, and on more it will start one per
+    CPU in every worker (the what-if limits it there); the sweep's own BLAS rules look at
+    ``num_threads``."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
         return {}
-    for pool in threadpool_info():
-        if pool.get("user_api") == "blas" and (pool.get("num_threads") or 1) > 1:
-            return {"internal_api": str(pool.get("internal_api")), "num_threads": int(pool["num_threads"])}
-    return {}
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    if not pools:
+        return {}
+    pool = max(pools, key=lambda p: p.get("num_threads") or 1)
+    return {"internal_api": str(pool.get("internal_api")), "num_threads": int(pool.get("num_threads") or 1)}

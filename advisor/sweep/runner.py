@@ -381,7 +381,7 @@ class Facts:
     cpu_ratio: float
     gil: Optional[dict[str, float]]
     overheads: dict[str, float]
-    blas: dict[str, Any] = field(default_factory=dict)  # see probes.multithreaded_blas
+    blas: dict[str, Any] = field(default_factory=dict)  # see probes.blas_pool
     item_bytes: int = 0  # median pickled size of one item's arguments
 
     def workload(self, subject: Subject, serial_s: float, options: SweepOptions) -> space.Workload:
