@@ -163,11 +163,16 @@ def default_budget(loop_s: float, usable_cpus: int = 2) -> float:
     return min(MAX_DEFAULT_BUDGET_S, levels * max(MIN_DEFAULT_BUDGET_S, BUDGET_PER_LOOP_SECOND * loop_s))
 
 
+# Pool families the what-if predicts (analyse/what_if.MODELLED), each needing one trial here.
+WHAT_IF_FAMILIES = 2
+
+
 def what_if_trial_s(loop_s: float, usable_cpus: int, cpus: Optional[int]) -> float:
-    """Budget for the pool trial the what-if rests on where no pool can win (one CPU): a pool
-    of two there takes about one serial pass, and without it a loop of six 0.24 s calls got
-    no parallel trial in a 4.6 s budget and no prediction."""
-    return loop_s if cpus and cpus >= 2 and usable_cpus < 2 else 0.0
+    """Budget for the pool trials the what-if rests on where no pool can win (one CPU): a
+    pool of two there takes about one serial pass, and threads and processes each need
+    one. Without them a loop of six 0.24 s calls got a thread trial but no process pool,
+    and no prediction of the pool that gives 1.9x on two CPUs."""
+    return WHAT_IF_FAMILIES * loop_s if cpus and cpus >= 2 and usable_cpus < 2 else 0.0
 
 
 def default_timeout(loop_s: float) -> float:
