@@ -139,7 +139,16 @@ def test_numpy_on_big_arrays_gets_threads(tmp_path_factory: pytest.TempPathFacto
     assert_consistent(report)
     assert report["target"]["name"] == "signal_energy"
     assert report["data"]["arg_bytes"] > 1_000_000
-    assert report["recommendation"]["executor"] == "threads"
+    # numpy releases the GIL and the arrays are big: threads, or serial when the report's own
+    # trials put threads under the bar (a 0.13 s loop; on a busy machine two threads measured
+    # 0.97x-1.16x in turn). Never process pools, which pickle every array to a worker.
+    rec = report["recommendation"]["executor"]
+    assert rec in ("threads", "serial")
+    if rec == "serial":
+        best = max((t["speedup"] or 0 for t in report["trials"] if t["executor"] == "threads" and t["ok"]),
+                   default=0)
+        codes = {w["code"] for w in report["warnings"]}
+        assert best < 1.3 or "busy-machine" in codes or "unstable-measurements" in codes
     # Trials ran from the process as the loop began, with the script's own arrays.
     assert report["data"]["measured_from"] == "loop start"
 
