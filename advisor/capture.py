@@ -91,6 +91,16 @@ RUN_LENGTH = 64
 OWN_THREADS = "paradvise-"
 
 
+# Threads of the standard pools themselves (a Pool's task and result handlers, an executor's
+# idle workers): they belong to the parallel code the advice replaces, not to the program.
+POOL_MODULES = ("multiprocessing.pool", "concurrent.futures.thread", "concurrent.futures.process")
+
+
+def _pool_machinery(thread: threading.Thread) -> bool:
+    target = getattr(thread, "_target", None)
+    return getattr(target, "__module__", None) in POOL_MODULES
+
+
 @dataclass
 class Recorder:
     expected_calls: int = 0  # 0: record every call, complete only at script exit
@@ -287,7 +297,7 @@ class Recorder:
             self._sched_start = (time.perf_counter(), runqueue_wait(), children_cpu())
             here = threading.current_thread()
             self.other_threads = [t.name for t in threading.enumerate() if t is not here and t.is_alive()
-                                  and not t.name.startswith(OWN_THREADS)]
+                                  and not t.name.startswith(OWN_THREADS) and not _pool_machinery(t)]
             asyncio = sys.modules.get("asyncio")
             self.in_event_loop = asyncio is not None and asyncio._get_running_loop() is not None
         snapshot = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.util
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -62,6 +63,14 @@ def _pool_chunksize(items: int, workers: int, given: Optional[int]) -> int:
 
 def _caller_site() -> str:
     frame = sys._getframe(2)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _site_outside(folder: str) -> str:
+    """``file:line`` of the nearest caller whose code is not in ``folder`` (nor here)."""
+    frame = sys._getframe(2)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(folder):
+        frame = frame.f_back
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
@@ -139,8 +148,9 @@ def serial_maps(active: Callable[[], bool]) -> None:
 
 
 def run_here(note: Optional[Callable[[UserPool, Any], None]], active: Callable[[], bool]) -> None:
-    """``ProcessPoolExecutor.submit`` and ``joblib.Parallel`` run their calls here, one by one,
-    while ``active()``: in the count pass (``note`` given) and while the loop is recorded.
+    """``ProcessPoolExecutor.submit``, ``Pool.apply_async`` and ``joblib.Parallel`` run their
+    calls here, one by one, while ``active()``: in the count pass (``note`` given) and while
+    the loop is recorded.
 
     Their workers are other processes that the counters and the recorder cannot see, and
     loky's would need the counting wrapper pickled by value (it holds a lock). A submit
@@ -166,7 +176,59 @@ def run_here(note: Optional[Callable[[UserPool, Any], None]], active: Callable[[
         return future
 
     executor_cls.submit = submit  # type: ignore[method-assign]
+    _patch_apply_async(note, active)
     sys.meta_path.insert(0, _PatchOnImport("joblib.parallel", lambda module: _patch_joblib(module, note, active)))
+
+
+class FinishedResult:
+    """What ``Pool.apply_async`` returns when its call ran here: ``multiprocessing.pool.AsyncResult``'s
+    interface, already finished."""
+
+    def __init__(self, ok: bool, value: Any) -> None:
+        self._ok, self._value = ok, value
+
+    def ready(self) -> bool:
+        return True
+
+    def successful(self) -> bool:
+        return self._ok
+
+    def wait(self, timeout: Optional[float] = None) -> None:
+        return None
+
+    def get(self, timeout: Optional[float] = None) -> Any:
+        if not self._ok:
+            raise self._value
+        return self._value
+
+
+def _patch_apply_async(note: Optional[Callable[[UserPool, Any], None]], active: Callable[[], bool]) -> None:
+    """``Pool.apply_async`` (and ``Pool.apply``, which calls it) run the call here, as ``submit`` does."""
+    import multiprocessing.pool
+
+    pool_cls = multiprocessing.pool.Pool
+    original = pool_cls.apply_async
+    library = os.path.dirname(multiprocessing.pool.__file__)  # Pool.apply calls apply_async from there
+
+    def apply_async(self: Any, func: Any, args: tuple[Any, ...] = (), kwds: Optional[dict[str, Any]] = None,
+                    callback: Any = None, error_callback: Any = None) -> Any:
+        if not active() or isinstance(self, multiprocessing.pool.ThreadPool):
+            return original(self, func, args, kwds or {}, callback, error_callback)
+        site, started = _site_outside(library), time.perf_counter()
+        try:
+            result = FinishedResult(True, func(*args, **(kwds or {})))
+        except BaseException as exc:  # noqa: BLE001 - the result carries it, as the pool's would
+            result = FinishedResult(False, exc)
+        if note is not None:
+            note(UserPool(getattr(func, COUNTED_NAME, ""), "processes", _workers(self), 1, "Pool.apply_async",
+                          1, time.perf_counter() - started, site, ran_here=True), func)
+        if result.successful() and callback is not None:
+            callback(result.get())
+        elif not result.successful() and error_callback is not None:
+            error_callback(result._value)
+        return result
+
+    pool_cls.apply_async = apply_async  # type: ignore[method-assign]
 
 
 def _patch_joblib(module: Any, note: Optional[Callable[[UserPool, Any], None]], active: Callable[[], bool]) -> None:
@@ -231,7 +293,11 @@ def add_to_counter(counter: Any, pool: UserPool, parent: str) -> None:
     """Count the map's calls at the map: a process pool's ran where the counter could not see them."""
     with counter._lock:
         if pool.ran_here:  # counted already, with the right parent; only the site is the pool's code
-            counter.sites = {pool.site: counter.sites.get(pool.site, 0) + pool.items}
+            # The counter saw the calls come from this module's stand-ins (run_here): the
+            # script's sites are the pool's, added up over the loops that ran here.
+            sites = {s: n for s, n in counter.sites.items() if not s.startswith(__file__)}
+            sites[pool.site] = sites.get(pool.site, 0) + pool.items
+            counter.sites = sites
             return
         if pool.executor == "processes":
             counter.calls += pool.items

@@ -261,3 +261,21 @@ def test_submit_loops_and_joblib_parallel_are_loops_run_here_while_counting(tmp_
     pools = {p["method"]: p for p in result["user_pools"]}
     assert (pools["joblib.Parallel"]["workers"], pools["joblib.Parallel"]["chunksize"]) == (2, 4)
     assert pools["ProcessPoolExecutor.submit"]["items"] == 30  # one loop of submits, not thirty pools
+
+
+def test_apply_async_loops_are_loops_run_here_while_counting(tmp_path: Path) -> None:
+    result = run_count(tmp_path, {"applies.py": """
+        import multiprocessing
+
+        def work(x):
+            return sum(i * i for i in range(x))
+
+        if __name__ == "__main__":
+            with multiprocessing.Pool(3) as pool:
+                pending = [pool.apply_async(work, (200 + i,)) for i in range(25)]
+                print(sum(p.get() for p in pending), pool.apply(work, (10,)))
+    """}, "applies.py")
+    work = result["functions"]["work"]
+    assert work["calls"] == 26 and next(iter(work["sites"])).endswith("applies.py:9")
+    loop = next(p for p in result["user_pools"] if p["site"].endswith("applies.py:9"))
+    assert (loop["method"], loop["workers"], loop["items"]) == ("Pool.apply_async", 3, 25)
