@@ -111,7 +111,8 @@ UNBENCHABLE = {
 }
 
 
-def bench_workload(workload: Workload, cpus: int, repeats: int, quick: bool, scale: int) -> dict:
+def bench_workload(workload: Workload, cpus: int, repeats: int, quick: bool, scale: int,
+                   advice_runs: int = 1) -> dict:
     row: dict[str, Any] = {"workload": workload.name, "path": str(workload.path.relative_to(ROOT))}
     if workload.path.stem in UNBENCHABLE:
         row["skipped"] = UNBENCHABLE[workload.path.stem]
@@ -122,6 +123,11 @@ def bench_workload(workload: Workload, cpus: int, repeats: int, quick: bool, sca
     row["advice"] = asdict(advice)
     log(f"   paradvise took {advice.wall_s:.1f} s -> "
         f"{advice.config().label() if advice.config() else 'no advice: ' + str(advice.error)}")
+    if advice_runs > 1:
+        # The same script, the same machine, again: does the verdict hold? (issue 15)
+        again = [advise(workload.path, scale) for _ in range(advice_runs - 1)]
+        row["verdicts"] = [a.config().executor if a.config() else "failed" for a in [advice, *again]]
+        log(f"   verdicts of {advice_runs} runs: {', '.join(row['verdicts'])}")
     try:
         module, prepared = prepare(workload, scale)
         timing.WORKLOAD_MODULE = module
@@ -271,7 +277,8 @@ def bench_in_subprocess(workload: Workload, cpus: int, args: argparse.Namespace)
     with tempfile.TemporaryDirectory(prefix="paradvise-bench-") as tmp:
         out = Path(tmp) / "row.json"
         cmd = [sys.executable, str(Path(__file__).resolve()), "--one", workload.name, "--row", str(out),
-               "--cpus", str(cpus), "--repeats", str(args.repeats), "--scale", str(args.scale)] + (
+               "--cpus", str(cpus), "--repeats", str(args.repeats), "--scale", str(args.scale),
+               "--advice-runs", str(args.advice_runs)] + (
                    ["--quick"] if args.quick else [])
         proc = subprocess.run(cmd, cwd=ROOT)
         if out.exists():
@@ -283,7 +290,7 @@ def bench_one(args: argparse.Namespace) -> int:
     """The --one mode: bench one workload in this (fresh) process and write its row."""
     workload = next(w for w in discover(None) if w.name == args.one)
     try:
-        row = bench_workload(workload, args.cpus, args.repeats, args.quick, args.scale)
+        row = bench_workload(workload, args.cpus, args.repeats, args.quick, args.scale, args.advice_runs)
     except Exception:  # noqa: BLE001 - reported in the table, not raised
         row = {"workload": workload.name, "skipped": traceback.format_exc().strip().splitlines()[-1]}
         log(f"   failed: {row['skipped']}")
@@ -299,6 +306,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--time-limit", type=float, metavar="MIN",
                         help="start no workload that would likely end past MIN minutes (at the mean time per "
                              "workload so far); the rest are listed as not run. For a machine lent for minutes")
+    parser.add_argument("--advice-runs", type=int, default=1, metavar="N",
+                        help="run paradvise N times per workload and report whether the verdicts agree "
+                             "(the first run's advice is the one timed)")
     parser.add_argument("--scale", type=int, default=DEFAULT_SCALE,
                         help=f"run each workload with SCALE times its items (its first argument; default "
                              f"{DEFAULT_SCALE}, for serial loops of about 1-2 s; 1 is the samples' own size)")

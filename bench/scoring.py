@@ -113,6 +113,13 @@ def summarize(rows: list[dict], default_names: list[str]) -> list[str]:
             wrong_note = f"; wrong answers (not counted) on {', '.join(wrong)}" if wrong else ""
             lines.append(f"default {name}: geometric mean {geomean([v for v, _, _ in ratios]):.2f}, "
                          f"worst {'>' if worst[2] else ''}{worst[0]:.2f} ({worst[1]}){bound}{wrong_note}")
+    verdicts = [r["verdicts"] for r in rows if r.get("verdicts")]
+    if verdicts:
+        same = [r["workload"] for r in rows if r.get("verdicts") and len(set(r["verdicts"])) == 1]
+        differ = [f"{r['workload']} ({', '.join(r['verdicts'])})" for r in rows
+                  if r.get("verdicts") and len(set(r["verdicts"])) > 1]
+        lines.append(f"verdict (executor) the same in all {len(verdicts[0])} runs of paradvise: {len(same)} of "
+                     f"{len(verdicts)} workloads" + (f"; it changed on {'; '.join(differ)}" if differ else ""))
     checks = [r["speedup_check"]["error"] for r in rows if r.get("speedup_check")]
     if checks:
         lines.append(f"speedup the advice claimed against the one measured here (parallel advice only): "
