@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
 from .analyse.classify import WAITING_CPU_RATIO
+from .analyse.what_if import durations_for
 from .capture import Recorder
 from .measure_warnings import (
     busy_machine_warnings,
@@ -319,19 +320,13 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
         exclusions=exclusions_for(sweep, recorder, name, problem),
         errors=max(recorder.errors_total, sum(1 for c in recorder.calls if c.error)), sweep_seconds=time.monotonic() - started,
         dask={"scheduler": options.dask, "runs": sweep.dask_runs} if options.dask else {},
-        item_seconds=evenly(subject.walls, ITEM_SAMPLE), other_threads=list(recorder.other_threads))
+        item_seconds=[round(w, 9) for w in durations_for(subject.walls, min(len(subject.walls), ITEM_SAMPLE))],
+        other_threads=list(recorder.other_threads))
 
 
 # Per-item durations kept for the what-if: enough for its simulated hand-out to see the
 # spread and any trend along the loop, few enough to travel in the report's measurement.
 ITEM_SAMPLE = 4096
-
-
-def evenly(values: list[float], most: int) -> list[float]:
-    """At most ``most`` of ``values``, evenly spaced, in order."""
-    if len(values) <= most:
-        return [round(v, 9) for v in values]
-    return [round(values[i * len(values) // most], 9) for i in range(most)]
 
 
 def with_speedups(trials: list[Trial]) -> list[Trial]:
