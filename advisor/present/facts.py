@@ -304,9 +304,17 @@ def breakdown_cells(trial: Trial, parts: dict[str, float], rec: Recommendation) 
             human_seconds(trial.seconds or 0.0))
 
 
+def measured_calls_note(report: Report) -> str:
+    """``, on the 8 calls measured of 24`` when the trials (and so the breakdown) ran on a subset."""
+    data = report.data
+    if data.items_measured and data.items > data.items_measured:
+        return f", on the {data.items_measured} calls measured of {data.items}"
+    return ""
+
+
 def breakdown_note(report: Report, shown: int) -> str:
     total = sum(1 for parts in report.breakdown if parts)
     which = f"the {shown} fastest of {total} configurations" if shown < total else "every configuration that finished"
     return (f"Modelled from this machine's measured overheads (pool start-up, per-task dispatch, pickling "
-            f"throughput) and the serial time, for {which}; whatever the model does not explain is counted as "
+            f"throughput) and the serial time, for {which}{measured_calls_note(report)}; whatever the model does not explain is counted as "
             f"imbalance (waiting for the slowest worker).")

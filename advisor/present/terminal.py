@@ -112,7 +112,8 @@ def breakdown_line(report: Report) -> str:
     for trial, parts in zip(report.trials, report.breakdown):
         if parts and is_choice(trial, rec):
             shown = ", ".join(f"{name} {human_seconds(seconds)}" for name, seconds in parts.items() if seconds > 0)
-            return f"Where the time goes ({trial.label}, modelled from measured overheads): {shown}."
+            return (f"Where the time goes ({trial.label}{facts.measured_calls_note(report)}, modelled from measured "
+                    f"overheads): {shown}.")
     return ""
 
 
