@@ -46,11 +46,12 @@ from .api_methods import AdvisedMethod, is_method
 from .capture import Call, Recorder
 from .engine import DEFAULT_EXECUTORS, tune_recorded
 from .errors import AdvisorError
+from .executors import warm_names
 from .model import Report
 from .pools import RunnerSet, shutdown_pools  # noqa: F401 - shutdown_pools is public here
 
 MODE_ENV = "PARADVISE"
-EXECUTORS = ("serial", "threads", "processes")
+EXECUTORS = warm_names()  # what f.map has pools for
 _OFF = ("off", "0", "false", "no")
 _ON = ("", "on", "1", "true", "yes", "auto")
 

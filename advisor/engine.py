@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .capture import Recorder
+from .executors import warm_names
 from .model import Report
 
-DEFAULT_EXECUTORS = ("serial", "threads", "processes")
+DEFAULT_EXECUTORS = warm_names()
 
 
 class _Globals:

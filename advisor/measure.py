@@ -11,6 +11,7 @@ import types
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
+from . import executors
 from .analyse.classify import WAITING_CPU_RATIO
 from .analyse.what_if import durations_for
 from .capture import Recorder
@@ -25,9 +26,8 @@ from .measure_warnings import (
     state_warnings,
 )
 from .model import Measurement, Trial, Warning
-from .sweep import backends, probes
 from .sweep import items as items_mod
-from .sweep.backends import joblib_available
+from .sweep import probes
 from .sweep.budget import Clock, per_call_stats, subset_indices
 from .sweep.isolate import run_isolated
 from .sweep.runner import Facts, Sweep, SweepOptions
@@ -144,7 +144,7 @@ def probe_timeout(options: SweepOptions) -> float:
 
 
 # Executors that send the target to their workers with the standard pickle, by reference.
-PICKLING_EXECUTORS = ("processes", "interpreters")
+PICKLING_EXECUTORS = tuple(n for n, e in executors.REGISTRY.items() if e.pickles_by_reference)
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def unpicklable_target(subject: Subject, options: SweepOptions, fallback: bool) 
         return UnpicklableTarget(message, f"{what}, which pickle cannot send to worker processes",
                                  tuple(e for e in ("interpreters",) if e in options.executors), trampoline=True)
     excluded = tuple(e for e in PICKLING_EXECUTORS if e in options.executors or e == "processes")
-    instead = fallback and "processes" in options.executors and joblib_available()
+    instead = fallback and "processes" in options.executors and executors.get("joblib").available()
     skipped = "process pools and subinterpreters are skipped" if "interpreters" in options.executors \
         else "process pools are skipped"
     if instead:
@@ -267,7 +267,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
     """
     started = time.monotonic()
     load_before = machine_load()
-    backends.preload(options.executors)
+    executors.preload(options.executors)
     clock = Clock(options.budget_s)  # the probes count against the budget too
     subject, recorded_items = build_subject(recorder, module, name, is_coroutine, options.budget_s,
                                             options.usable_cpus)

@@ -15,7 +15,6 @@ from typing import Any, Optional
 SCHEMA_VERSION = 1
 
 CLASSIFICATION_KINDS = ("cpu-bound", "gil-releasing", "io-bound", "memory-bound", "overhead-bound")
-EXECUTORS = ("serial", "threads", "processes", "asyncio", "joblib", "interpreters", "dask")
 CACHE_LEVELS = ("L1d", "L2", "L3", "RAM")
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .analyse import space
+from . import executors
 from .boundary import RunSpec
 from .child_process import new_workdir, run_host
 from .errors import HostFailed, Interrupted, ScriptFailed, UsageError
+from .executors import dask_cluster
 from .locate import Located, locate, script_failure
 from .machine import detect_machine
 from .measure import with_speedups
@@ -29,7 +30,6 @@ from .model import (
     Warning,
 )
 from .report_builder import build_report
-from .sweep.backends import interpreters_available
 from .sweep.budget import SERIAL_BUDGET_SHARE
 from .user_script import check_syntax, read_script, require_function, top_level_functions
 
@@ -58,9 +58,8 @@ SAMPLE_BELOW_CALL_S = 100e-6
 SAMPLE_AT_LEAST = 1000
 # Recording a call in full costs ~5 us, more than the sweep gains from a subset this large.
 SAMPLE_AT_MOST = 200_000
-DEFAULT_EXECUTORS = ("serial", "threads", "processes", "asyncio")
-SUPPORTED_EXECUTORS = DEFAULT_EXECUTORS + ("joblib", "dask") + (
-    ("interpreters",) if interpreters_available() else ())
+DEFAULT_EXECUTORS = executors.names(defaults_only=True)
+SUPPORTED_EXECUTORS = executors.names(installed_only=True)
 # Checking that a --dask scheduler answers gives up after this long (distributed's default is 30 s).
 DASK_CHECK_TIMEOUT_S = 10.0
 # With --dask and no --budget, the default budget grows by this many Dask trials (the
@@ -183,7 +182,7 @@ def dask_trial_s(loop_s: float, dask_workers: int) -> float:
     """A rough time for one Dask trial (0 without Dask): cluster start-up and shut-down, plus the loop."""
     if not dask_workers:
         return 0.0
-    return space.DASK_START_S + space.DASK_START_PER_WORKER_S * dask_workers + loop_s
+    return dask_cluster.startup_estimate_s(dask_workers) + loop_s
 
 
 def sample_every(calls: int, loop_s: float, budget_s: float) -> int:
@@ -305,14 +304,13 @@ def choose_executors(names: Optional[list[str]], dask: Optional[str]) -> tuple[s
 
 
 def require_executors(names: list[str]) -> tuple[str, ...]:
-    from .model import EXECUTORS
-
-    unknown = [n for n in names if n not in EXECUTORS]
+    known = executors.names()
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise UsageError(f"Unknown executor(s): {', '.join(unknown)}; choose from {', '.join(EXECUTORS)}.")
+        raise UsageError(f"Unknown executor(s): {', '.join(unknown)}; choose from {', '.join(known)}.")
     missing = [n for n in names if n not in SUPPORTED_EXECUTORS]
     if missing:
-        raise UsageError(f"This version of paradvise cannot measure {', '.join(missing)} yet; "
+        raise UsageError(f"This Python cannot measure {', '.join(missing)} (not installed, or too old); "
                          f"choose from {', '.join(SUPPORTED_EXECUTORS)}.")
     return tuple(names)
 

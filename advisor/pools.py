@@ -12,7 +12,8 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .sweep.backends import ChunkCall
+from . import executors
+from .errors import WorkerDied
 
 if TYPE_CHECKING:
     from .api import Plan
@@ -44,15 +45,14 @@ class RunnerSet:
         _LIVE.add(self)
 
     def run(self, plan: Plan, items: list[Any]) -> list[Any]:
-        if plan.executor == "serial" or not items or (plan.executor == "processes" and not self._picklable()):
+        if plan.executor == "serial" or not items or (executors.get(plan.executor).pickles_by_reference and not self._picklable()):
             return [self.fn(x) for x in items]
         pool = self._pool(plan)
-        if plan.executor == "threads":
-            if plan.chunksize and plan.chunksize > 1:
-                chunks = [items[i:i + plan.chunksize] for i in range(0, len(items), plan.chunksize)]
-                return [r for part in pool.map(ChunkCall(self.fn), chunks) for r in part]
-            return list(pool.map(self.fn, items))
-        return self._run_processes(pool, plan, items)
+        try:
+            return _warm(plan).map(pool, self.fn, items, plan.chunksize)
+        except (WorkerDied, KeyboardInterrupt):
+            self._drop(plan)  # a pool that lost a worker or was interrupted is not reused
+            raise
 
     def _picklable(self) -> bool:
         """Workers get the function by reference (module and name); a plan from the cache may
@@ -69,18 +69,6 @@ class RunnerSet:
                     f"{self.target.__qualname__} cannot be sent to worker processes by name; it runs serially."))
         return self.by_reference
 
-    def _run_processes(self, pool: Any, plan: Plan, items: list[Any]) -> list[Any]:
-        from .errors import WorkerDied
-        from .sweep.backends import wait_watching_workers
-
-        pending = pool.map_async(self.fn, items, plan.chunksize)
-        try:
-            wait_watching_workers(pool, pending)
-        except (WorkerDied, KeyboardInterrupt):
-            self._drop(plan)  # a pool that lost a worker or was interrupted is not reused
-            raise
-        return pending.get()  # type: ignore[no-any-return]
-
     def _pool(self, plan: Plan) -> Any:
         if os.getpid() != self.pid:  # forked since: the parent's pools are not ours
             self.pools, self.pid = {}, os.getpid()
@@ -88,38 +76,28 @@ class RunnerSet:
         with self._lock:
             pool = self.pools.get(config)
             if pool is None:
-                pool = self.pools[config] = _new_pool(plan, self.target)
+                pool = self.pools[config] = _warm(plan).open(plan.workers, plan.start_method,
+                                                             self.target.__name__)
         return pool
 
     def _drop(self, plan: Plan) -> None:
         pool = self.pools.pop((plan.executor, plan.workers, plan.start_method), None)
         if pool is not None:
-            _close(pool)
+            _warm(plan).close(pool)
 
     def close(self) -> None:
         if os.getpid() != self.pid:
             return
         pools, self.pools = self.pools, {}
-        for pool in pools.values():
-            _close(pool)
+        for (executor, _, _), pool in pools.items():
+            executors.get(executor).warm.close(pool)  # type: ignore[union-attr]
 
 
-def _new_pool(plan: Plan, fn: Callable[..., Any]) -> Any:
-    if plan.executor == "threads":
-        from concurrent.futures import ThreadPoolExecutor
-
-        return ThreadPoolExecutor(plan.workers, thread_name_prefix=f"paradvise-{fn.__name__}")
-    import multiprocessing
-
-    return multiprocessing.get_context(plan.start_method or "fork").Pool(plan.workers)
-
-
-def _close(pool: Any) -> None:
-    if hasattr(pool, "terminate"):  # multiprocessing: idle workers are simply stopped
-        pool.terminate()
-        pool.join()
-    else:
-        pool.shutdown(wait=True, cancel_futures=True)
+def _warm(plan: Plan) -> executors.WarmPools:
+    warm = executors.get(plan.executor).warm
+    if warm is None:
+        raise KeyError(f"{plan.executor} keeps no warm pool")
+    return warm
 
 
 _LIVE: "weakref.WeakSet[RunnerSet]" = weakref.WeakSet()

@@ -19,6 +19,8 @@ from settings import (
     THREAD_WORKERS,
 )
 
+from advisor import executors
+
 # ---------------------------------------------------------------- configurations
 
 @dataclass(frozen=True)
@@ -41,61 +43,15 @@ class Config:
         return f"{self.executor} {self.workers}w{blas}"
 
 
-def _chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-class _ChunkCall:
-    """Map ``fn`` over one list of items (threads with chunksize > 1, per CONTRACT.md)."""
-
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        self.fn = fn
-
-    def __call__(self, chunk: list[Any]) -> list[Any]:
-        return [self.fn(x) for x in chunk]
-
-
 def run_config(config: Config, fn: Callable[[Any], Any], items: list[Any], is_coroutine: bool) -> Any:
     """Map ``fn`` over ``items`` the way CONTRACT.md says a user would, pool start-up included
-    (with BLAS limited as the emitted code limits it, when the configuration says so)."""
-    if config.blas_threads:
-        from threadpoolctl import threadpool_limits
-        with threadpool_limits(limits=config.blas_threads, user_api="blas"):
-            return _run_config(config, fn, items, is_coroutine)
-    return _run_config(config, fn, items, is_coroutine)
-
-
-def _run_config(config: Config, fn: Callable[[Any], Any], items: list[Any], is_coroutine: bool) -> Any:
-    ex, w, c = config.executor, config.workers, config.chunksize
-    if is_coroutine:
-        return asyncio.run(_run_async(ex, fn, items, w))
-    if ex == "serial":
-        return [fn(x) for x in items]
-    if ex == "threads":
-        with concurrent.futures.ThreadPoolExecutor(w) as pool:
-            if c and c > 1:
-                return [r for part in pool.map(_ChunkCall(fn), _chunks(items, c)) for r in part]
-            return list(pool.map(fn, items))
-    if ex == "processes":
-        with multiprocessing.get_context(config.start_method or "fork").Pool(w) as pool:
-            return pool.map(fn, items, c)
-    if ex == "joblib" and HAVE_JOBLIB:
-        import joblib
-        return joblib.Parallel(n_jobs=w, backend="loky", batch_size=c or "auto")(
-            joblib.delayed(fn)(x) for x in items)
-    raise ValueError(f"cannot run {config.label()}")
-
-
-async def _run_async(executor: str, fn: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
-    if executor == "serial":  # the user's own loop: await one call after another
-        return [await fn(x) for x in items]
-    gate = asyncio.Semaphore(workers)
-
-    async def one(x: Any) -> Any:
-        async with gate:
-            return await fn(x)
-
-    return list(await asyncio.gather(*(one(x) for x in items)))
+    (with BLAS limited as the emitted code limits it, when the configuration says so): with
+    paradvise's own executor modules, which implement that contract under their own test suite."""
+    if config.executor == "joblib" and not HAVE_JOBLIB:
+        raise ValueError(f"cannot run {config.label()}")
+    run = executors.backend_for(config.executor, is_coroutine)
+    with executors.blas_limit(config.blas_threads):
+        return run(fn, items, config.workers, config.chunksize, config.start_method or "fork")
 
 
 # What a user writes without advice. Each is timed with its pool's shutdown included.

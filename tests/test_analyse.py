@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from advisor.analyse import space
 from advisor.analyse.classify import classify, fits_in, native_share
 from advisor.analyse.recommend import WORTHWHILE_SPEEDUP, eligible, pick_best, recommend
-from advisor.model import CLASSIFICATION_KINDS, EXECUTORS, Caches, Classification, Measurement, Trial
+from advisor.executors import REGISTRY as EXECUTORS
+from advisor.model import CLASSIFICATION_KINDS, Caches, Classification, Measurement, Trial
 
 KIB, MIB = 1024, 1024 * 1024
 CACHES = Caches(l1d_bytes=48 * KIB, l2_bytes=2 * MIB, l3_bytes=32 * MIB, l3_shared_by=8)

@@ -17,13 +17,14 @@ from typing import Any
 import psutil
 import pytest
 
+from advisor import executors
 from advisor.analyse import space
 from advisor.analyse.dask_projection import per_task_overhead, project, projected_seconds, summary, workers_needed
 from advisor.errors import UsageError
+from advisor.executors import dask_cluster
 from advisor.model import Recommendation
 from advisor.pipeline import DEFAULT_EXECUTORS, choose_executors
 from advisor.present.code import emit
-from advisor.sweep import backends
 from advisor.sweep.isolate import run_isolated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,13 +69,13 @@ def test_local_cluster_maps_in_order_and_sends_main_functions_by_value() -> None
     items = list(range(23))
 
     def body() -> dict[str, Any]:
-        plain = backends.run_dask(square, items, 2)
-        phases = dict(backends.DASK_PHASES)
+        plain = dask_cluster.run(square, items, 2)
+        phases = dict(dask_cluster.DASK_PHASES)
         # A function of the user's script lives in __main__; the trial child binds it there.
         namespace: dict[str, Any] = {"__name__": "__main__"}
         exec("def cube(x):\n    return x ** 3\n", namespace)  # noqa: S102 - a stand-in script
         sys.modules["__main__"].cube = namespace["cube"]
-        chunked = backends.backend_for("dask", False, "local")(namespace["cube"], items, 2, 5, None)
+        chunked = executors.backend_for("dask", False, "local")(namespace["cube"], items, 2, 5, None)
         return {"plain": plain, "chunked": chunked, "phases": phases}
 
     outcome = run_isolated(body, HANG_GUARD_S)
@@ -157,10 +158,10 @@ def test_dask_code_starts_a_local_cluster_or_connects() -> None:
     rec = Recommendation("dask", 4, None, None, 2.0, "measured")
     local = emit(rec, "/x/cpu_bound.py", "count_primes", "single", "local")
     assert "LocalCluster(n_workers=4, threads_per_worker=1, processes=True)" in local
-    assert "client.map(count_primes, items, pure=False)" in local and 'if __name__ == "__main__":' in local
+    assert "client.map(count_primes, list(items), pure=False)" in local and 'if __name__ == "__main__":' in local
     remote = emit(Recommendation("dask", 4, 3, None, 2.0, "measured"), "/x/cpu_bound.py", "count_primes",
                   "star", "tcp://10.0.0.5:8786")
-    assert "Client('tcp://10.0.0.5:8786')" in remote and "CHUNKSIZE = 3" in remote
+    assert "Client('tcp://10.0.0.5:8786')" in remote and "chunks = [items[i:i + 3]" in remote
     assert "count_primes(*x)" in remote
     for code in (local, remote):
         compile(code, "emitted", "exec")

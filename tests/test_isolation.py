@@ -1,4 +1,4 @@
-"""Fault injection on advisor.sweep.isolate / backends, plus items.same and state snapshots.
+"""Fault injection on advisor.sweep.isolate / the executors, plus items.same and state snapshots.
 
 The time bounds here are hang guards, not benchmarks: they are many times what the
 work needs and only catch a child (or pool) that is never reaped.
@@ -19,9 +19,9 @@ import numpy as np
 import psutil
 import pytest
 
-from advisor import state
-from advisor.sweep import backends
-from advisor.sweep.backends import run_processes
+from advisor import executors, state
+from advisor.executors import asyncio_gather, serial, threads
+from advisor.executors.processes import run as run_processes
 from advisor.sweep.isolate import Outcome, _wait_until_dead, describe_exit, run_isolated
 from advisor.sweep.items import RaisedOutcome, count_differences, mappable, same
 
@@ -199,32 +199,32 @@ def test_describe_exit():
     assert "status 3" in describe_exit(3 << 8)
 
 
-# -- backends in this process (no faults) -------------------------------------------------------
+# -- executors in this process (no faults) -------------------------------------------------------
 
-def test_backends_agree_and_keep_order():
+def test_executors_agree_and_keep_order():
     items = list(range(37))
     expected = [x * x for x in items]
-    assert backends.run_serial(square, items) == expected
-    assert backends.run_threads(square, items, 4) == expected
-    assert backends.run_threads(square, items, 3, 5) == expected
-    assert backends.run_processes(square, items, 2, 4, "fork") == expected
+    assert serial.run(square, items) == expected
+    assert threads.run(square, items, 4) == expected
+    assert threads.run(square, items, 3, 5) == expected
+    assert run_processes(square, items, 2, 4, "fork") == expected
 
 
-def test_asyncio_backends():
+def test_asyncio_executors():
     import asyncio
 
     async def asq(x):
         await asyncio.sleep(0)
         return x * x
 
-    assert backends.run_asyncio(asq, list(range(10)), 3) == [x * x for x in range(10)]
-    assert backends.run_async_serial(asq, list(range(10))) == [x * x for x in range(10)]
-    assert backends.backend_for("asyncio", True) is backends.run_asyncio
+    assert asyncio_gather.run_async(asq, list(range(10)), 3) == [x * x for x in range(10)]
+    assert serial.run_async(asq, list(range(10))) == [x * x for x in range(10)]
+    assert executors.backend_for("asyncio", True) is asyncio_gather.run_async
     # A plain function under asyncio runs through asyncio.to_thread.
-    assert backends.backend_for("asyncio", False) is backends.run_asyncio_to_thread
-    assert backends.run_asyncio_to_thread(abs, [-1, 2, -3], 2) == [1, 2, 3]
+    assert executors.backend_for("asyncio", False) is asyncio_gather.run
+    assert asyncio_gather.run(abs, [-1, 2, -3], 2) == [1, 2, 3]
     with pytest.raises(KeyError):
-        backends.backend_for("processes", True)
+        executors.backend_for("processes", True)
 
 
 # -- items.same --------------------------------------------------------------------------------

@@ -241,7 +241,8 @@ class TestEmit:
     @pytest.mark.parametrize("case", sorted(CASES))
     @pytest.mark.parametrize("style", ["single", "star"])
     def test_compiles(self, case, style):
-        code = emit(CASES[case], SCRIPT, "asquare" if case == "asyncio" else "square", style)
+        code = emit(CASES[case], SCRIPT, "asquare" if case == "asyncio" else "square", style,
+                    is_coroutine=case == "asyncio")
         compile(code, "x", "exec")
         assert "from mod_under_test import" in code
         assert "paradvise:" in code.splitlines()[0]
@@ -252,14 +253,14 @@ class TestEmit:
         assert printed(run_emitted(tmp_path, code, "list(range(20))")) == SQUARES
 
     def test_asyncio_runs(self, tmp_path):
-        code = emit(CASES["asyncio"], SCRIPT, "asquare")
+        code = emit(CASES["asyncio"], SCRIPT, "asquare", is_coroutine=True)
         assert "Semaphore(5)" in code and "asyncio.run(map_asquare(items))" in code
         assert printed(run_emitted(tmp_path, code, "list(range(20))")) == SQUARES
 
     def test_threads_use_the_measured_workers(self):
         assert "ThreadPoolExecutor(max_workers=4)" in emit(CASES["threads"], SCRIPT, "square")
         chunked = emit(CASES["threads_chunked"], SCRIPT, "square")
-        assert "ThreadPoolExecutor(max_workers=3)" in chunked and "CHUNKSIZE = 4" in chunked
+        assert "ThreadPoolExecutor(max_workers=3)" in chunked and "chunks = [items[i:i + 4]" in chunked
 
     def test_processes_use_the_measured_configuration(self):
         code = emit(CASES["processes"], SCRIPT, "square")

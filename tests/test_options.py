@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from advisor.cli import main
 from advisor.errors import UsageError
-from advisor.model import EXECUTORS
+from advisor.executors import names as executor_names
 from advisor.pipeline import (
     MAX_DEFAULT_BUDGET_S,
     MIN_DEFAULT_BUDGET_S,
@@ -18,6 +18,7 @@ from advisor.pipeline import (
     require_executors,
 )
 
+EXECUTORS = executor_names()
 names = st.sampled_from(EXECUTORS) | st.text(min_size=1, max_size=12).filter(lambda s: s not in EXECUTORS)
 
 
@@ -73,7 +74,7 @@ def test_interpreters_executor_follows_the_interpreter() -> None:
         with pytest.raises(UsageError, match="interpreters"):
             require_executors(["serial", "interpreters"])
         pytest.skip("this Python has no concurrent.futures.InterpreterPoolExecutor (it arrives in 3.14)")
-    from advisor.sweep.backends import run_interpreters
+    from advisor.executors.interpreters import run as run_interpreters
 
     assert require_executors(["serial", "interpreters"]) == ("serial", "interpreters")
     assert run_interpreters(abs, [-1, -2, 3], 2) == [1, 2, 3]

@@ -10,10 +10,16 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+from ..executors import REGISTRY
 from ..model import Measurement, Trial
 from .dask_projection import per_task_overhead, run_for, shutdown_seconds, tasks_of
 
 PARTS = ("startup", "dispatch", "transfer", "compute", "imbalance")
+
+
+def _family(trial: Trial) -> str:
+    """What the workers share (executors/base.Executor.family): what each part costs depends on it."""
+    return REGISTRY[trial.executor].family if trial.executor in REGISTRY else "serial"
 
 
 def _parallelism(trial: Trial, kind: str, usable: int, items: int) -> float:
@@ -37,9 +43,9 @@ def _dask_parts(trial: Trial, m: Measurement, items: int) -> tuple[float, float]
 
 
 def _startup(trial: Trial, m: Measurement) -> float:
-    if trial.executor == "dask":
+    if _family(trial) == "cluster":
         return _dask_parts(trial, m, m.items_measured or m.items)[0]
-    if trial.executor in ("processes", "joblib"):
+    if _family(trial) == "processes":
         method = trial.start_method or "fork"
         probe = m.overheads.get(f"start_{method}_s", m.overheads.get("process_start_s", 0.0))
         probe_workers = max(2, int(m.overheads.get("probe_workers", 2)))
@@ -50,16 +56,16 @@ def _startup(trial: Trial, m: Measurement) -> float:
 def _dispatch(trial: Trial, m: Measurement, items: int) -> float:
     if trial.executor == "serial":
         return 0.0
-    if trial.executor == "dask":
+    if _family(trial) == "cluster":
         return _dask_parts(trial, m, items)[1]
     chunks = math.ceil(items / max(1, trial.chunksize or 1))
-    per_task = m.overheads.get("process_task_s" if trial.executor in ("processes", "joblib") else "thread_task_s", 0.0)
+    per_task = m.overheads.get("process_task_s" if _family(trial) == "processes" else "thread_task_s", 0.0)
     return chunks * per_task
 
 
 def _transfer(trial: Trial, m: Measurement, items: int) -> float:
     throughput = m.overheads.get("pickle_bytes_per_s")
-    if trial.executor not in ("processes", "joblib") or not throughput:
+    if _family(trial) != "processes" or not throughput:
         return 0.0
     return items * (m.arg_bytes + m.result_bytes) / throughput
 

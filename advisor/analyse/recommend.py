@@ -5,6 +5,7 @@ import math
 from dataclasses import replace
 from typing import Any, Optional
 
+from ..executors import REGISTRY
 from ..model import Classification, Recommendation, Trial
 from ..units import human_seconds as _us
 
@@ -22,9 +23,8 @@ TIE_MIN_RUNS = 3
 # passes. A configuration worth advising takes under a serial pass (it must be 1.15x
 # faster); three executor families, serial itself and the probes come to about six.
 STARVED_BUDGET_LOOPS = 6
-# Simpler first when tied: serial < asyncio < threads < processes < the rest.
-SIMPLICITY = {"serial": 0, "asyncio": 1, "threads": 2, "joblib": 3, "processes": 4,
-              "interpreters": 5, "dask": 6}
+# Simpler first when tied (each executor says how simple it is to adopt): serial < asyncio < threads < ...
+SIMPLICITY = {n: e.simplicity for n, e in REGISTRY.items()}
 
 
 def eligible(trial: Trial, exclusions: dict[str, str]) -> bool:

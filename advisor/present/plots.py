@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 from typing import Any, Callable, Optional
 
+from ..executors import REGISTRY
 from ..model import Report
 from ..units import human_bytes, human_seconds
 
 # One colour per executor, the same in every plot, from matplotlib's default cycle.
-COLOURS = {"serial": "#7f7f7f", "threads": "#1f77b4", "processes": "#ff7f0e", "asyncio": "#2ca02c",
-           "joblib": "#9467bd", "interpreters": "#8c564b", "dask": "#e377c2"}
+COLOURS = {n: e.colour for n, e in REGISTRY.items()}
 # One colour per part of a trial's time, the same in every report: the overheads in warm
 # colours, the useful work in blue, what the model cannot explain in grey.
 PART_COLOURS = {"startup": "#d62728", "dispatch": "#ff9f1c", "transfer": "#e8c547", "compute": "#1f77b4",

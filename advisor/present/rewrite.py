@@ -36,14 +36,15 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import MetadataWrapper
 
+from .. import executors
 from ..errors import UsageError
 from ..model import Recommendation, Report
 from .code import emit, map_helper, summary, through_trampoline
 from .rewrite_find import Builder, Finder, Site
 
-# Models whose workers may import the script: its module-level code must sit under a main guard.
-NEEDS_MAIN_GUARD = frozenset({"processes", "joblib", "dask"})
-REWRITABLE = frozenset({"threads", "processes", "asyncio", "joblib", "dask"})
+# Executors whose workers may import the script: its module-level code must sit under a main guard.
+NEEDS_MAIN_GUARD = frozenset(n for n, e in executors.REGISTRY.items() if e.needs_main_guard)
+REWRITABLE = frozenset(n for n, e in executors.REGISTRY.items() if e.family != "serial")
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,11 @@ def rewrite_source(source: str, name: str, rec: Recommendation, *, script: str =
         return Rewrite(text, unified_diff(source, text, f"a/{script_name}", f"b/{script_name}"), "serial",
                        description=f"kept {script_name} serial (one comment line added), as advised")
     rewritten, why = None, ""
-    if rec.executor in REWRITABLE and is_coroutine == (rec.executor == "asyncio"):
+    executor = executors.get(rec.executor)
+    # A closure reaches workers that need pickle by reference only through a fork trampoline.
+    unsendable = bool(outer) and executor.pickles_by_reference and not executor.forked_trampoline
+    tried = rec.executor in REWRITABLE and is_coroutine == (rec.executor == "asyncio") and not unsendable
+    if tried:
         try:
             rewritten = _rewrite_module(source, name, rec, is_coroutine, dask_address)
         except Exception as exc:  # noqa: BLE001 - syntax libcst cannot parse, or a bug here: never lose the advice
@@ -107,14 +112,14 @@ def rewrite_source(source: str, name: str, rec: Recommendation, *, script: str =
         return Rewrite(text, unified_diff(source, text, f"a/{script_name}", f"b/{script_name}"), "rewrite",
                        tuple(sites), guard, note)
     if outer:
-        tried = rec.executor in REWRITABLE and is_coroutine == (rec.executor == "asyncio")
         cause = (f"no call of it there has a loop shape paradvise rewrites{why}" if tried
-                 else f"paradvise does not rewrite loops of {'coroutines' if is_coroutine else 'plain calls'} "
+                 else f"{rec.executor} sends functions to its workers by reference, which it cannot be"
+                 if unsendable else f"paradvise does not rewrite loops of {'coroutines' if is_coroutine else 'plain calls'} "
                       f"to {rec.executor}")
         raise UsageError(
             f"Cannot write --emit/--patch: {local} is defined inside {outer}(), so a separate module cannot "
             f"import it, and {cause}; use the code in the report inside {outer}() instead.")
-    text = _standalone(rec, script, name, call_style, dask_address)
+    text = _standalone(rec, script, name, call_style, dask_address, is_coroutine)
     new_name = emit_name or f"{Path(script).stem}_parallel.py"
     return Rewrite(text, unified_diff("", text, "/dev/null", f"b/{new_name}"), "standalone",
                    description=(f"no call of {name} in {script_name} has a shape paradvise can rewrite{why}; "
@@ -159,7 +164,7 @@ def _serial_copy(source: str, rec: Recommendation) -> str:
 
 
 def _standalone(rec: Recommendation, script: str, name: str, call_style: str,
-                dask_address: Optional[str]) -> str:
+                dask_address: Optional[str], is_coroutine: bool) -> str:
     module = Path(script).stem
     lines = [
         f"# paradvise: no call of {name} in {Path(script).name} is a loop shape paradvise rewrites in place",
@@ -167,7 +172,7 @@ def _standalone(rec: Recommendation, script: str, name: str, call_style: str,
         "# await f(x) in a for loop), so this module maps it instead. Run it next to the script (or with",
         f"# the script's folder on PYTHONPATH) so that `import {module}` finds it, and fill in the items.",
     ]
-    return "\n".join(lines) + "\n" + emit(rec, script, name, call_style, dask_address)
+    return "\n".join(lines) + "\n" + emit(rec, script, name, call_style, dask_address, is_coroutine)
 
 
 # -- the rewrite -------------------------------------------------------------------------------
@@ -194,7 +199,7 @@ def _rewrite_module(source: str, name: str, rec: Recommendation, is_async: bool,
         text, needed = map_helper(rec, name, helper, style, dask_address)
         if where:  # the function to map is in scope only where it is defined: pass it in
             text = text.replace(f"def {helper}(items", f"def {helper}({name}, items", 1)
-            if rec.executor == "processes":  # and pickle cannot send it: workers inherit it
+            if executors.get(rec.executor).forked_trampoline:  # pickle cannot send it: workers inherit it
                 text = through_trampoline(text, name, ".".join(where), helper)
         helpers.append(text)
         imports.extend(x for x in needed if x not in imports)

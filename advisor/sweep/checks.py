@@ -12,11 +12,12 @@ import pickle
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
-from .. import state
+from .. import executors, state
 from ..analyse import space
+from ..executors import dask_cluster
 from ..model import Trial, Warning
-from . import backends, probes
 from . import items as items_mod
+from . import probes
 
 
 def _pickled_or_none(value: Any) -> Optional[bytes]:
@@ -79,7 +80,7 @@ class TrialChecks:
 
         def body() -> dict[str, Any]:
             fn = subject.prepare_child(config.executor)
-            run = backends.backend_for(config.executor, subject.is_coroutine, options.dask)
+            run = executors.backend_for(config.executor, subject.is_coroutine, options.dask)
             if inspect_state:
                 before_globals = state.globals_digest(subject.module.__dict__)
                 before_files = probes.folder_listing(options.folders)
@@ -90,11 +91,11 @@ class TrialChecks:
             # made the items, never pays (100,000 tuples: 0.085 s untouched, 0.075 s touched).
             for _ in mapped:
                 pass
-            with backends.blas_limit(config.blas_threads):
-                seconds, results = backends.timed(
+            with executors.blas_limit(config.blas_threads):
+                seconds, results = executors.timed(
                     lambda: run(fn, mapped, config.workers, config.chunksize, config.start_method))
             out: dict[str, Any] = {"seconds": seconds, "results": results if first else None,
-                                   "phases": dict(backends.DASK_PHASES)}
+                                   "phases": dict(dask_cluster.DASK_PHASES)}
             if inspect_state:
                 out["globals"] = state.changed_globals(before_globals, state.globals_digest(subject.module.__dict__))
                 out["files"] = probes.changed_files(before_files, probes.folder_listing(options.folders))

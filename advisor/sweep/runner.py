@@ -81,7 +81,7 @@ class Sweep(TrialChecks, ClosingRounds):
         # results: each with what went wrong (see note_unsafe). None of their configurations
         # is recommended, however fast one lucky run was: a race fails some runs, not all.
         self.unsafe: dict[str, Unsafe] = {}
-        # Per Dask trial: its configuration and median phase times (see backends.DASK_PHASES).
+        # Per Dask trial: its configuration and median phase times (see executors/dask_cluster.DASK_PHASES).
         self.dask_runs: list[dict[str, Any]] = []
         self.clock = clock or Clock(options.budget_s)
         # Budget the coarse and refining passes leave for settling the contenders and for

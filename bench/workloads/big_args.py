@@ -5,6 +5,7 @@ Each chunk is passed as a bytes object of about 1.5 MB; the function splits it i
 process pool must copy a lot of data to its workers for each call.
 """
 import sys
+
 HOT = "summarize_chunk"
 N_CHUNKS = 32
 CHUNK_BYTES = 1_500_000

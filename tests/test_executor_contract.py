@@ -1,15 +1,17 @@
-"""One contract for every sweep backend (advisor/sweep/backends.py).
+"""One contract for every executor in the registry (advisor/executors/), run as the sweep runs it.
 
-Each backend is ``run(fn, items, workers, chunksize, start_method) -> results``, got from
-``backend_for(executor, is_coroutine, dask_address)`` as the sweep gets it. Every backend
-available on this interpreter must:
+Each executor's map is ``run(fn, items, workers, chunksize, start_method) -> results``, got from
+``backend_for(executor, is_coroutine, dask_address)`` as the sweep gets it. Every executor
+available on this interpreter (a new one is tested by being registered) must:
 
 - give the same results, in the same order, as the serial loop;
 - honour a chunksize (the items of one chunk run one after another on one worker);
 - capture exceptions per item the same way (``CatchErrors``: a ``RaisedOutcome`` in place);
 - map ``StarCall`` items (argument tuples and keywords) like serial;
 - handle an empty item list, a single item, and more workers than items;
-- leave no child process behind when it returns.
+- leave no child process behind when it returns;
+- write code (``--emit``, the report's ``code``) that, run as a program of its own, returns
+  serial's results: plain, chunked, over argument tuples, with BLAS limited.
 
 Each map runs in a forked child (``isolate.run_isolated``), as every trial of the sweep
 does: pools, loky and Dask leave threads and state behind in the process that used them,
@@ -29,14 +31,15 @@ from typing import Any, Callable, Optional
 import psutil
 import pytest
 
-from advisor.sweep import backends
+from advisor import executors
+from advisor.executors import serial as serial_executor
 from advisor.sweep.isolate import run_isolated
 from advisor.sweep.items import RaisedOutcome, mappable
 
-SYNC_EXECUTORS = ["serial", "threads", "processes", "asyncio", "joblib", "interpreters", "dask"]
-ASYNC_EXECUTORS = ["serial", "asyncio"]
+SYNC_EXECUTORS = [n for n, e in executors.REGISTRY.items() if e.run is not None]
+ASYNC_EXECUTORS = [n for n, e in executors.REGISTRY.items() if e.run_async is not None]
 # Executors that hand items to workers in chunks when given a chunksize.
-CHUNKING = {"threads", "processes", "joblib", "interpreters", "dask"}
+CHUNKING = {n for n, e in executors.REGISTRY.items() if e.chunks}
 # Per-process helpers that multiprocessing and loky start once and keep for the life of the
 # process (they hold no work and exit with it); anything else left running is a leak.
 HELPERS = ("resource_tracker", "forkserver", "semaphore_tracker")
@@ -87,15 +90,8 @@ async def aadd(a: int, b: int = 0, *, scale: int = 1) -> int:
 
 # -- the backends ----------------------------------------------------------------------------
 def unavailable(executor: str) -> Optional[str]:
-    if executor == "interpreters" and not backends.interpreters_available():
-        return "InterpreterPoolExecutor needs Python 3.14 or later"
-    if executor == "joblib" and not backends.joblib_available():
-        return "joblib is not installed"
-    if executor == "dask":
-        try:
-            import distributed  # noqa: F401
-        except ImportError:
-            return "dask.distributed is not installed"
+    if not executors.get(executor).available():
+        return f"{executor} is not available on this Python (not installed, or too old)"
     return None
 
 
@@ -106,7 +102,7 @@ class Backend:
 
     @property
     def run(self) -> Callable[..., list[Any]]:
-        return backends.backend_for(self.executor, self.is_coroutine, "local")
+        return executors.backend_for(self.executor, self.is_coroutine, "local")
 
     def fn(self, plain: Callable[..., Any], coroutine: Callable[..., Any]) -> Callable[..., Any]:
         return coroutine if self.is_coroutine else plain
@@ -114,7 +110,7 @@ class Backend:
     def serial(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         """What the user's own loop gives: the reference every backend must match."""
         if self.is_coroutine:
-            return backends.run_async_serial(fn, items)
+            return serial_executor.run_async(fn, items)
         return [fn(x) for x in items]
 
 
@@ -193,17 +189,18 @@ def run_checked(backend: Backend, fn: Callable[[Any], Any], items: list[Any], wo
 # -- the interface ----------------------------------------------------------------------------
 def test_every_backend_has_the_same_shape() -> None:
     shape = ["fn", "items", "workers", "chunksize", "start_method"]
-    for table in (backends.BACKENDS, backends.ASYNC_BACKENDS):
-        for executor, run in table.items():
-            parameters = list(inspect.signature(run).parameters)
-            assert parameters[:5] == shape, (executor, parameters)
-            assert all(p.default is not p.empty for p in list(inspect.signature(run).parameters.values())[3:]), \
-                f"{executor}: only fn, items and workers may be required"
+    runs = [(n, run) for n, e in executors.REGISTRY.items() for run in (e.run, e.run_async) if run is not None]
+    assert {n for n, _ in runs} == set(executors.REGISTRY), "every executor maps something"
+    for executor, run in runs:
+        parameters = list(inspect.signature(run).parameters)
+        assert parameters[:5] == shape, (executor, parameters)
+        assert all(p.default is not p.empty for p in list(inspect.signature(run).parameters.values())[3:]), \
+            f"{executor}: only fn, items and workers may be required"
     for backend in CASES:
-        assert backends.available(backend.executor, backend.is_coroutine)
+        assert executors.available(backend.executor, backend.is_coroutine)
         assert callable(backend.run)
     with pytest.raises(KeyError):
-        backends.backend_for("threads", True)  # coroutines are mapped by serial and asyncio only
+        executors.backend_for("threads", True)  # coroutines are mapped by serial and asyncio only
 
 
 # -- the contract -------------------------------------------------------------------------------
@@ -266,6 +263,27 @@ def _spy_on_joblib_batch_size() -> list[Any]:
     return seen
 
 
+def test_a_fork_of_a_process_that_used_it_can_use_it(quick_backend: Backend) -> None:
+    """A trial is a fork of the user's process, which may have used the same pool kind already
+    (a script that called joblib before its loop): the fork must still map, not hang."""
+    fn = quick_backend.fn(square, asquare)
+
+    def parent() -> list[Any]:
+        if quick_backend.executor == "joblib":  # as a user calls it: loky keeps its workers
+            import joblib
+
+            joblib.Parallel(n_jobs=2)(joblib.delayed(fn)(x) for x in [1, 2, 3])
+        else:
+            quick_backend.run(fn, [1, 2, 3], 2, None, None)
+        child = run_isolated(lambda: quick_backend.run(fn, [4, 5, 6], 2, None, None), HANG_GUARD_S / 4)
+        assert child.ok, child.error
+        return child.value  # type: ignore[no-any-return]
+
+    outcome = run_isolated(parent, HANG_GUARD_S)
+    assert outcome.ok, f"{case_id(quick_backend)}: {outcome.error}"
+    assert outcome.value == [16, 25, 36]
+
+
 def test_an_empty_item_list(quick_backend: Backend) -> None:
     assert run_checked(quick_backend, quick_backend.fn(square, asquare), [], 2) == []
 
@@ -278,3 +296,80 @@ def test_more_workers_than_items(quick_backend: Backend) -> None:
     fn = quick_backend.fn(square, asquare)
     assert run_checked(quick_backend, fn, [3, 1, 2], 5) == [9, 1, 4]
     assert run_checked(quick_backend, fn, [3, 1, 2], 5, chunksize=2) == [9, 1, 4]
+
+
+# -- the code it writes -------------------------------------------------------------------------
+TARGETS = '''\
+import asyncio
+
+
+def square(x):
+    return x * x
+
+
+def add(a, b=0):
+    return a + b
+
+
+async def asquare(x):
+    await asyncio.sleep(0)
+    return x * x
+'''
+# Runs the emitted module's map over items and prints the results (an async map is awaited),
+# under a main guard as the emitted code asks: spawned workers (Dask's) import the main module.
+DRIVER = '''\
+import asyncio, inspect, json, sys
+import emitted
+
+if __name__ == "__main__":
+    out = getattr(emitted, sys.argv[1])(json.loads(sys.argv[2]))
+    print(json.dumps(asyncio.run(out) if inspect.iscoroutine(out) else list(out)))
+'''
+CODE_CASES = [(n, False) for n in SYNC_EXECUTORS] + [(n, True) for n in ASYNC_EXECUTORS]
+
+
+def _emitted_results(tmp_path: Any, code: str, helper: str, items: list[Any]) -> list[Any]:
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "targets.py").write_text(TARGETS)
+    (tmp_path / "emitted.py").write_text(code)
+    (tmp_path / "driver.py").write_text(DRIVER)
+    proc = subprocess.run([sys.executable, "driver.py", helper, json.dumps(items)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert proc.returncode == 0, f"the emitted code failed:\n{code}\n{proc.stderr[-2000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("executor,is_coroutine", CODE_CASES,
+                         ids=[f"{'async-' if c else ''}{n}" for n, c in CODE_CASES])
+def test_the_emitted_code_returns_serial_results(tmp_path: Any, executor: str, is_coroutine: bool) -> None:
+    """The report's code for each executor, run as the user would run it: plain and chunked items."""
+    from advisor.model import Recommendation
+    from advisor.present.code import emit
+
+    if unavailable(executor):
+        pytest.skip(unavailable(executor))
+    name = "asquare" if is_coroutine else "square"
+    items = list(range(23))
+    chunkings = [None] if executor == "dask" else [None, 4]  # a LocalCluster per case takes seconds
+    for chunksize in chunkings:
+        rec = Recommendation(executor, 2, chunksize, "fork" if executor == "processes" else None, 1.5, "measured")
+        code = emit(rec, "targets.py", name, is_coroutine=is_coroutine)
+        assert _emitted_results(tmp_path, code, f"map_{name}", items) == [x * x for x in items], code
+
+
+@pytest.mark.parametrize("executor", [n for n in SYNC_EXECUTORS if n != "dask"])
+def test_emitted_code_over_argument_tuples_with_blas_limited(tmp_path: Any, executor: str) -> None:
+    """``f(*args)`` items (the loop calls ``add(a, b)``), and the BLAS limit a plan may carry."""
+    from advisor.model import Recommendation
+    from advisor.present.code import emit
+
+    if unavailable(executor):
+        pytest.skip(unavailable(executor))
+    rec = Recommendation(executor, 2, 3, "fork" if executor == "processes" else None, 1.5, "measured",
+                         blas_threads=1 if executor in ("threads", "processes") else None)
+    code = emit(rec, "targets.py", "add", call_style="star")
+    items = [[i, 10 * i] for i in range(8)]
+    assert _emitted_results(tmp_path, code, "map_add", items) == [11 * i for i in range(8)], code

@@ -1,0 +1,117 @@
+"""What the planner knows about a loop (``Workload``), what it can try (``Config``), and the
+pure arithmetic of pools that every executor's planning shares: worker levels, chunk sizes,
+and a simulated map over the real per-item durations.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+# A chunk should cost at least this many times the per-task dispatch overhead, so that
+# dispatch is at most ~5% of the work it carries (chunk >= overhead / (0.05 * per_item)).
+AMORTIZE_FACTOR = 20
+# For uneven work, more chunks than workers lets a free worker pick up the slack;
+# Pool.map's own default is 4 chunks per worker.
+CHUNKS_PER_WORKER_DEFAULT = 4
+CHUNKS_PER_WORKER_BALANCED = 16
+# With per-item durations known, this many simulated-best chunk sizes are measured.
+MAX_CHUNK_CANDIDATES = 3
+# Waiting (I/O) work can use many more threads than cores; beyond this it rarely pays.
+MAX_WAITING_WORKERS = 128
+
+
+@dataclass(frozen=True)
+class Config:
+    executor: str
+    workers: int
+    chunksize: Optional[int] = None
+    start_method: Optional[str] = None
+    blas_threads: Optional[int] = None  # limit native BLAS pools to this many threads (None: leave them)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the planner knows before trying any parallel configuration."""
+
+    items: int
+    per_call_s: float
+    serial_s: float
+    usable_cpus: int
+    waiting: bool  # the calls mostly wait (I/O, sleep): CPU time well below wall time
+    gil_free: bool  # two threads ran the calls faster than one (the GIL is released)
+    is_coroutine: bool = False
+    in_event_loop: bool = False  # a plain function called from async code: asyncio.to_thread applies
+    process_start_s: float = 0.05
+    process_task_s: float = 1e-4
+    thread_task_s: float = 2e-5
+    dask_workers: int = 0  # workers a Dask trial runs on; 0: no Dask trials
+    # Each item's own serial duration, in order (from the real calls): lets the planner
+    # simulate how a pool would hand out chunks, so uneven items are not guessed at.
+    walls: tuple[float, ...] = ()
+    item_bytes: int = 0  # one item's arguments, pickled (0: unknown)
+    l2_bytes: int = 0  # per-core L2 (0: unknown)
+    # --cpus N: the what-if (analyse/what_if.py) predicts N CPUs from trials measured here;
+    # on one CPU no pool can win, but one must be measured for the prediction to rest on.
+    what_if_cpus: int = 0
+    start_method: str = "fork"  # what process pools are planned with
+
+
+def worker_levels(upper: int) -> list[int]:
+    """2, 4, 8, ... up to ``upper``, with ``upper`` itself included."""
+    levels, w = [], 2
+    while w < upper:
+        levels.append(w)
+        w *= 2
+    if upper >= 2:
+        levels.append(upper)
+    return levels
+
+
+def chunk_candidates(load: Workload, workers: int) -> list[int]:
+    n = load.items
+    most = max(1, math.ceil(n / workers))
+    amortized = math.ceil(AMORTIZE_FACTOR * load.process_task_s / max(load.per_call_s, 1e-9))
+    default = math.ceil(n / (CHUNKS_PER_WORKER_DEFAULT * workers))
+    balanced = math.ceil(n / (CHUNKS_PER_WORKER_BALANCED * workers))
+    picks = {min(max(1, c), most) for c in (amortized, default, balanced)}
+    # A chunk arrives in a worker as one pickle and is unpickled whole before its first
+    # item runs: when items are large, keep a chunk within the per-core L2 so the worker
+    # does not stream it from memory twice (once unpickling, once computing).
+    cap = l2_chunk_cap(load)
+    most = min(most, cap)
+    picks = {min(c, cap) for c in picks}
+    if len(load.walls) == n and n:
+        # With the real per-item durations, simulate every power of two as well and keep
+        # the ones the simulation likes best: uneven items need the right chunk size.
+        powers = {min(most, 2 ** k) for k in range(int(math.log2(most)) + 1)}
+        ranked = sorted(picks | powers, key=lambda c: (
+            round(simulate_map(load.walls, workers, c, load.process_task_s), 9), c))
+        picks = set(ranked[:MAX_CHUNK_CANDIDATES])
+    return sorted(picks)
+
+
+def l2_chunk_cap(load: Workload) -> int:
+    """The most items whose arguments fit in the per-core L2.
+
+    No cap when either size is unknown, or when one item alone is larger than L2: it
+    streams from memory whatever the chunk size, and bigger chunks still save hand-overs
+    (1.5 MB log chunks ran fastest 8 to a chunk).
+    """
+    if load.item_bytes <= 0 or load.l2_bytes <= 0 or load.item_bytes > load.l2_bytes:
+        return max(1, load.items)
+    return max(1, load.l2_bytes // load.item_bytes)
+
+
+def simulate_map(walls: tuple[float, ...], workers: int, chunksize: int, per_task: float) -> float:
+    """Makespan of a pool map: chunks, in order, each to the first worker that is free."""
+    free_at = [0.0] * max(1, workers)
+    for start in range(0, len(walls), max(1, chunksize)):
+        earliest = heapq.heappop(free_at)
+        heapq.heappush(free_at, earliest + per_task + sum(walls[start:start + chunksize]))
+    return max(free_at)
+
+
+def waiting_upper(load: Workload) -> int:
+    return max(2, min(load.items, MAX_WAITING_WORKERS))
