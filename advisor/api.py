@@ -367,8 +367,8 @@ class Advisor:
         return plan
 
     def _store(self, plan: Plan, report: Report, n_items: int) -> None:
-        from . import __version__
         from .cache import TuningCache
+        from .version import __version__
 
         assert self._function_fp is not None
         value = {"plan": plan.stored(), "items": n_items, "tool_version": __version__,

@@ -1,6 +1,6 @@
 """Recording the target's real calls while the user's script runs.
 
-The recorder wraps the target function (via the decorator that ``script.run_script``
+The recorder wraps the target function (via the decorator that ``wrapped_run.run_script``
 adds). Each outermost call is recorded: its arguments (as the objects the script
 passed, plus a pickled snapshot to detect later mutation), its result or exception,
 and its wall, thread-CPU and process-CPU time. When the expected number of calls has

@@ -14,8 +14,8 @@ from typing import Any, Iterator, Optional
 
 import click
 
-from . import __version__
 from .errors import AdvisorError, HostFailed, Interrupted, ScriptFailed
+from .version import __version__
 
 OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
 

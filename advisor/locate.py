@@ -288,7 +288,7 @@ def definition(functions: dict[str, FunctionDef], name: str, count: dict[str, An
     if name in functions:
         found = functions[name]
     else:
-        from .user_modules import definitions_in
+        from .wrapped_run import definitions_in
 
         module = name.partition(":")[0]
         found = definitions_in(count.get("file", ""), module).get(name) or FunctionDef(

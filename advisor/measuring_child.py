@@ -44,7 +44,7 @@ def _user_traceback(exc: BaseException) -> str:
 
 def _run(spec: RunSpec, wrappers: Optional[dict[str, Any]] = None) -> float:
     """Run the script; return its wall time. Raise ScriptError if it fails."""
-    from .user_script import run_script
+    from .wrapped_run import run_script
 
     started = time.perf_counter()
     try:
@@ -66,7 +66,7 @@ def mode_count(spec: RunSpec) -> dict[str, Any]:
     user's modules, with their parents in the call tree and their call sites (see counting.py)."""
     from .counting import CallCounter, CallTree, ImportClock, counter_overhead, nested_seconds
     from .user_pools import add_to_counter, merged, run_here, watch_maps
-    from .user_script import AllWrappers
+    from .wrapped_run import AllWrappers
 
     if spec.python:
         outside_scalene(spec.python)

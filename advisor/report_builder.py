@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
-from . import __version__
 from .analyse.breakdown import all_breakdowns
 from .analyse.classify import classify, fits_in
 from .analyse.dask_projection import summary as dask_summary
@@ -31,6 +30,7 @@ from .model import (
     Warning,
 )
 from .present.code import emit
+from .version import __version__
 
 # Loops shorter than this gain nothing worth the change from any parallel scheme.
 TOO_SHORT_S = 0.02

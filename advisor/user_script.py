@@ -6,19 +6,16 @@ the script may call ``sys.exit``, start threads or crash the interpreter.
 from __future__ import annotations
 
 import ast
-import os
-import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from .errors import ScriptNotFound, ScriptSyntaxError, TargetNotFound
 
 # Name under which a capture decorator is placed in the script's globals.
 CAPTURE_DECORATOR = "__paradvise_capture_{}__"
 # A global that returns the capture decorator for a display name: functions nested in
-# other functions, and lambdas bound to a name, are wrapped through it (``_decorate``).
+# other functions, and lambdas bound to a name, are wrapped through it (``decorate``).
 CAPTURE_BY_NAME = "__paradvise_capture_by_name__"
 
 # Kinds of function paradvise can replay.
@@ -46,7 +43,7 @@ class FunctionDef:
     # Its work is done while the generator it returns is consumed (see capture.timed_generator).
     is_generator: bool = False
     # The user's module it is defined in, when not the script itself ("pkg.helpers"); its
-    # display name is then ``pkg.helpers:qualname`` (see user_modules.py).
+    # display name is then ``pkg.helpers:qualname`` (see wrapped_run.py).
     module: str = ""
     file: str = ""
 
@@ -238,7 +235,7 @@ def require_function(tree: ast.Module, name: str, path: Path) -> FunctionDef:
     return resolve_function(replayable_functions(tree), name, path.name)
 
 
-def _decorate(tree: ast.Module, wanted: Callable[[str], bool], module: str = "") -> ast.Module:
+def decorate(tree: ast.Module, wanted: Callable[[str], bool], module: str = "") -> ast.Module:
     """Add a capture decorator to each function whose display name ``wanted`` accepts.
 
     Done on the AST so line numbers, tracebacks and the rest of the file stay as written.
@@ -272,59 +269,3 @@ def _decorate(tree: ast.Module, wanted: Callable[[str], bool], module: str = "")
         else:  # outermost: a decorator that compiles or inspects the function (a JIT) gets it as written
             decorators.insert(0, lookup)
     return ast.fix_missing_locations(tree)
-
-
-def run_script(
-    path: Path,
-    argv: list[str],
-    wrappers: Optional["Wrappers"] = None,
-) -> types.ModuleType:
-    """Execute the script as ``__main__`` (like runpy.run_path), optionally wrapping functions.
-
-    ``argv`` is the full ``sys.argv`` (argv[0] as the user typed it, like python keeps it).
-    ``wrappers`` maps display names (``replayable_functions``) to decorators applied to
-    them, in the script and in the user's own modules it imports (``user_modules``).
-    Exceptions, including SystemExit, propagate.
-    """
-    from .user_modules import install_finder
-
-    source = path.read_text(encoding="utf-8")
-    tree = ast.parse(source, filename=str(path))
-    module = types.ModuleType("__main__")
-    module.__dict__.update(
-        __file__=str(path), __builtins__=__builtins__, __spec__=None, __loader__=None, __cached__=None
-    )
-    if wrappers is not None:
-        tree = _decorate(tree, wrappers.__contains__)
-        for name in top_level_functions(tree):
-            if name in wrappers:
-                module.__dict__[CAPTURE_DECORATOR.format(name)] = wrappers[name]
-        module.__dict__[CAPTURE_BY_NAME] = wrappers.__getitem__
-        install_finder([path.parent, Path.cwd()], path, wrappers)
-    code = compile(tree, str(path), "exec")
-    sys.argv = list(argv)
-    sys.path[0] = os.path.dirname(str(path))
-    sys.modules["__main__"] = module
-    exec(code, module.__dict__)
-    return module
-
-
-class Wrappers(dict):  # type: ignore[type-arg]
-    """Display name -> decorator: the functions to wrap, and how."""
-
-
-class AllWrappers(Wrappers):
-    """Wraps every function it is asked about, with a decorator made on first use by
-    ``factory(display_name)``: the count pass, which cannot know a user's module's
-    functions before the script imports it."""
-
-    def __init__(self, factory: Callable[[str], Callable[[Any], Any]]) -> None:
-        super().__init__()
-        self.factory = factory
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str)
-
-    def __missing__(self, name: str) -> Callable[[Any], Any]:
-        made = self[name] = self.factory(name)
-        return made

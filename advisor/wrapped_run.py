@@ -1,4 +1,5 @@
-"""The user's own modules: functions the script imports from files of its project.
+"""Running the user's code with its functions wrapped: the script as ``__main__`` (``run_script``)
+and the user's own modules, the files of its project the script imports.
 
 In real projects the hot function usually lives in the user's package, not in the script
 (``from helpers import score``). Those modules are wrapped as the script is: an import
@@ -15,11 +16,15 @@ from __future__ import annotations
 import ast
 import importlib.abc
 import importlib.machinery
+import os
 import site
 import sys
 import sysconfig
+import types
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
+
+from .user_script import CAPTURE_BY_NAME, CAPTURE_DECORATOR, decorate, replayable_functions, top_level_functions
 
 _ADVISOR_DIR = Path(__file__).resolve().parent
 
@@ -47,16 +52,12 @@ class WrappingLoader(importlib.machinery.SourceFileLoader):
 
     def get_code(self, fullname: str) -> Any:
         # Always from source: a cached .pyc would be the module without the decorators.
-        from .user_script import _decorate
-
         source = self.get_data(self.path)
         tree = ast.parse(source, filename=self.path)
-        tree = _decorate(tree, self.wrappers.__contains__, module=fullname)
+        tree = decorate(tree, self.wrappers.__contains__, module=fullname)
         return compile(tree, self.path, "exec", dont_inherit=True)
 
     def exec_module(self, module: Any) -> None:
-        from .user_script import CAPTURE_BY_NAME
-
         module.__dict__[CAPTURE_BY_NAME] = self.wrappers.__getitem__
         super().exec_module(module)
 
@@ -110,8 +111,6 @@ def wrap_loaded(name: str, decorator: Any) -> bool:
 
 def definitions_in(file: str, module: str) -> dict[str, Any]:
     """The replayable functions of a user's module file, by display name (``mod:qualname``)."""
-    from .user_script import replayable_functions
-
     if not file:
         return {}
     try:
@@ -119,3 +118,57 @@ def definitions_in(file: str, module: str) -> dict[str, Any]:
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return {}
     return replayable_functions(tree, module, file)
+
+
+def run_script(
+    path: Path,
+    argv: list[str],
+    wrappers: Optional["Wrappers"] = None,
+) -> types.ModuleType:
+    """Execute the script as ``__main__`` (like runpy.run_path), optionally wrapping functions.
+
+    ``argv`` is the full ``sys.argv`` (argv[0] as the user typed it, like python keeps it).
+    ``wrappers`` maps display names (``replayable_functions``) to decorators applied to
+    them, in the script and in the user's own modules it imports (the import hook below).
+    Exceptions, including SystemExit, propagate.
+    """
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(path))
+    module = types.ModuleType("__main__")
+    module.__dict__.update(
+        __file__=str(path), __builtins__=__builtins__, __spec__=None, __loader__=None, __cached__=None
+    )
+    if wrappers is not None:
+        tree = decorate(tree, wrappers.__contains__)
+        for name in top_level_functions(tree):
+            if name in wrappers:
+                module.__dict__[CAPTURE_DECORATOR.format(name)] = wrappers[name]
+        module.__dict__[CAPTURE_BY_NAME] = wrappers.__getitem__
+        install_finder([path.parent, Path.cwd()], path, wrappers)
+    code = compile(tree, str(path), "exec")
+    sys.argv = list(argv)
+    sys.path[0] = os.path.dirname(str(path))
+    sys.modules["__main__"] = module
+    exec(code, module.__dict__)
+    return module
+
+
+class Wrappers(dict):  # type: ignore[type-arg]
+    """Display name -> decorator: the functions to wrap, and how."""
+
+
+class AllWrappers(Wrappers):
+    """Wraps every function it is asked about, with a decorator made on first use by
+    ``factory(display_name)``: the count pass, which cannot know a user's module's
+    functions before the script imports it."""
+
+    def __init__(self, factory: Callable[[str], Callable[[Any], Any]]) -> None:
+        super().__init__()
+        self.factory = factory
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __missing__(self, name: str) -> Callable[[Any], Any]:
+        made = self[name] = self.factory(name)
+        return made
