@@ -22,7 +22,7 @@ def __getattr__(name: str) -> Any:
 
         return Report
     if name == "advise":
-        from .api import advise
+        from .api.decorator import advise
 
         return advise
     if name == "detect_machine":
@@ -34,6 +34,6 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext advisor``: the %paradvise line magic and %%paradvise cell magic."""
-    from .jupyter import load_ipython_extension as load
+    from .api.jupyter import load_ipython_extension as load
 
     load(ipython)

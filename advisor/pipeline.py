@@ -15,23 +15,17 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import executors
-from .boundary import RunSpec
-from .child_process import new_workdir, run_host
 from .errors import HostFailed, Interrupted, ScriptFailed, UsageError
 from .executors import dask_cluster
-from .locate import Located, locate, script_failure
 from .machine import detect_machine
-from .measure import with_speedups
-from .model import (
-    Machine,
-    Measurement,
-    Report,
-    Trial,
-    Warning,
-)
+from .measure.boundary import RunSpec
+from .measure.child_process import new_workdir, run_host
+from .measure.locate import Located, locate, script_failure
+from .measure.target import with_speedups
+from .measure.user_script import check_syntax, read_script, require_function, top_level_functions
+from .model import Machine, Measurement, Report, Trial, Warning
 from .report_builder import build_report
 from .sweep.budget import SERIAL_BUDGET_SHARE
-from .user_script import check_syntax, read_script, require_function, top_level_functions
 
 # The default sweep budget scales with the loop being advised on: a few times its
 # serial time, so advice costs a small multiple of one run, within sensible bounds.

@@ -17,7 +17,7 @@ from .analyse.dask_projection import summary as dask_summary
 from .analyse.model_fit import fit_all
 from .analyse.recommend import recommend, with_user_pool
 from .analyse.what_if import what_if
-from .locate import Located
+from .measure.locate import Located
 from .model import (
     SCHEMA_VERSION,
     Classification,

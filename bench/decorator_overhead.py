@@ -133,7 +133,7 @@ def phase_tune(items: list[int]) -> dict[str, Any]:
 
 
 def phase_measure(items: list[int], repeats: int) -> dict[str, Any]:
-    from advisor.api import _size_class
+    from advisor.api.decorator import _size_class
 
     started = time.perf_counter()
     work.__paradvise__._from_cache(_size_class(len(items)))  # what the first f.map looks up

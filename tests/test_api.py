@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor import api, cache
-from advisor.api import NotTuned, Plan, advise
+from advisor.api import cache
+from advisor.api import decorator as api
+from advisor.api.decorator import NotTuned, Plan, advise
 from advisor.model import Report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -378,7 +379,7 @@ def test_second_process_takes_the_plan_from_the_cache(tmp_path: Path) -> None:
 
 # -- Jupyter ----------------------------------------------------------------------------------
 def test_magic_line_parsing() -> None:
-    from advisor.jupyter import parse_line
+    from advisor.api.jupyter import parse_line
 
     assert parse_line("f items") == (None, "f", "items")
     assert parse_line("--budget 3 f [x * 2 for x in range(10)]") == (3.0, "f", "[x * 2 for x in range(10)]")
@@ -393,7 +394,7 @@ NOTEBOOK = '''
 import sys
 from IPython.core.interactiveshell import InteractiveShell
 
-import advisor.jupyter as jupyter
+import advisor.api.jupyter as jupyter
 
 ip = InteractiveShell.instance()
 jupyter.load_ipython_extension(ip)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from advisor import cache
-from advisor.cache import TuningCache, entry_key, function_fingerprint, size_class
-from advisor.cli_cache import cache as cache_group
+from advisor.api import cache
+from advisor.api.cache import TuningCache, entry_key, function_fingerprint, size_class
+from advisor.cli.cache_commands import cache as cache_group
 
 ROOT = Path(__file__).resolve().parent.parent
 # Hang guard for the writer processes, not a timing assertion.
@@ -81,7 +81,7 @@ def test_function_fingerprint_is_stable_across_processes() -> None:
     program = textwrap.dedent("""
         import sys
         sys.path.insert(0, sys.argv[1])
-        from advisor.cache import function_fingerprint
+        from advisor.api.cache import function_fingerprint
         def f(x):
             if x in {"alpha", "beta", "gamma", "delta"}:
                 return sorted([x], key=lambda s: s[::-1])
@@ -139,7 +139,7 @@ def test_find_and_clear(store: TuningCache) -> None:
 WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[1])
-    from advisor.cache import TuningCache
+    from advisor.api.cache import TuningCache
     store, me, count = TuningCache(), int(sys.argv[2]), int(sys.argv[3])
     for i in range(count):
         value = {"plan": {"executor": "processes", "workers": me, "chunksize": i}, "writer": me}

@@ -19,7 +19,13 @@ import pytest
 
 from advisor import executors
 from advisor.analyse import space
-from advisor.analyse.dask_projection import per_task_overhead, project, projected_seconds, summary, workers_needed
+from advisor.analyse.dask_projection import (
+    per_task_overhead,
+    project,
+    projected_seconds,
+    summary,
+    workers_needed,
+)
 from advisor.errors import UsageError
 from advisor.executors import dask_cluster
 from advisor.model import Recommendation

@@ -103,7 +103,7 @@ def test_sigint_part_way_stops_everything(tmp_path: Path) -> None:
     assert proc.returncode == 130, proc.stderr.read() if proc.stderr else ""
     assert took < 5
     assert_no_leftovers("long_loop.py")
-    assert_no_leftovers("advisor.measuring_child")
+    assert_no_leftovers("advisor.measure.measuring_child")
     # Whatever was measured is kept as a partial report, never as a half-written file.
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["partial.json"])
     if out.exists():

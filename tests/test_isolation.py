@@ -19,9 +19,10 @@ import numpy as np
 import psutil
 import pytest
 
-from advisor import executors, state
+from advisor import executors
 from advisor.executors import asyncio_gather, serial, threads
 from advisor.executors.processes import run as run_processes
+from advisor.measure import state
 from advisor.sweep.isolate import Outcome, _wait_until_dead, describe_exit, run_isolated
 from advisor.sweep.items import RaisedOutcome, count_differences, mappable, same
 

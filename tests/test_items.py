@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from advisor.capture import Recorder
+from advisor.measure.capture import Recorder
 from advisor.sweep.items import call_style, items_from_calls
 
 
@@ -48,7 +48,7 @@ def test_several_arguments_map_as_args_kwargs_pairs():
 
 
 def test_call_counter_counts_outermost_calls_only():
-    from advisor.counting import CallCounter
+    from advisor.measure.counting import CallCounter
 
     counter = CallCounter()
     holder = {}
@@ -98,7 +98,7 @@ def test_sampling_recorder_records_runs_of_neighbouring_calls():
 
 
 def test_count_differences_fast_path_and_careful_path_agree():
-    from advisor.equality import count_differences
+    from advisor.measure.equality import count_differences
 
     assert count_differences([1, "a", (2, 3)], [1, "a", (2, 3)]) == 0
     assert count_differences([1, 2], [1, 2.0]) == 1  # a float where an int was is a difference
@@ -118,7 +118,7 @@ def test_only_many_short_calls_are_sampled():
 def test_floats_equal_up_to_summation_order_are_the_same_result():
     import numpy as np
 
-    from advisor.equality import count_differences, same
+    from advisor.measure.equality import count_differences, same
 
     assert same(0.1 + 0.2 + 0.3, 0.3 + 0.2 + 0.1)  # differ in the last bit
     assert not same(1.0, 1.0 + 1e-6)
@@ -128,7 +128,7 @@ def test_floats_equal_up_to_summation_order_are_the_same_result():
 
 
 def test_the_scripts_other_threads_at_the_first_call_are_noted_and_warned_about():
-    from advisor.measure_warnings import other_thread_warnings
+    from advisor.measure.measure_warnings import other_thread_warnings
 
     stop = threading.Event()
     helper = threading.Thread(target=stop.wait, name="script-server", daemon=True)

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from advisor.boundary import RunSpec
-from advisor.capture import Recorder
-from advisor.child_process import new_workdir, run_host
-from advisor.counting import CallCounter, CallTree
-from advisor.locate import enclosing, loop_functions, starts_pools
+from advisor.measure.boundary import RunSpec
+from advisor.measure.capture import Recorder
+from advisor.measure.child_process import new_workdir, run_host
+from advisor.measure.counting import CallCounter, CallTree
+from advisor.measure.locate import enclosing, loop_functions, starts_pools
 from advisor.sweep.subject import bind_original
 
 
@@ -174,7 +174,7 @@ def test_predicted_script_speedup_is_amdahl_on_the_loop() -> None:
 
 
 def test_a_counter_of_many_tiny_calls_goes_light_and_keeps_its_estimates() -> None:
-    from advisor.counting import LIGHT_AFTER_CALLS
+    from advisor.measure.counting import LIGHT_AFTER_CALLS
 
     tree = CallTree()
     tiny_c, rec_c = CallCounter("tiny", tree), CallCounter("walk", tree)
@@ -194,7 +194,7 @@ def test_a_counter_of_many_tiny_calls_goes_light_and_keeps_its_estimates() -> No
 def test_side_effects_seen_by_the_audit_hook_are_described() -> None:
     import os
 
-    from advisor.capture import _side_effect_detail
+    from advisor.measure.capture import _side_effect_detail
 
     assert _side_effect_detail("open", ("/tmp/out.txt", "w", 0)) == "/tmp/out.txt"
     assert _side_effect_detail("open", ("/tmp/in.txt", "r", 0)) is None  # reading changes nothing
@@ -206,7 +206,7 @@ def test_side_effects_seen_by_the_audit_hook_are_described() -> None:
 
 
 def test_a_recorded_call_that_writes_a_file_is_noted(tmp_path: Path) -> None:
-    from advisor.capture import watch_side_effects
+    from advisor.measure.capture import watch_side_effects
 
     recorder = Recorder()
     watch_side_effects(recorder)  # an audit hook stays for the life of the process: it checks in_call()

@@ -8,7 +8,14 @@ import numpy as np
 import psutil
 import pytest
 
-from advisor.loop_fork import ArrayRef, Zygote, array_fingerprint, arrays_in_reach, as_reference, resolve
+from advisor.measure.loop_fork import (
+    ArrayRef,
+    Zygote,
+    array_fingerprint,
+    arrays_in_reach,
+    as_reference,
+    resolve,
+)
 
 
 def gone(pid: int) -> bool:

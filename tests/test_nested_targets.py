@@ -19,16 +19,12 @@ from typing import Any
 import pytest
 from contract import check_contract
 
-from advisor.boundary import RunSpec
-from advisor.child_process import new_workdir, run_host
 from advisor.errors import TargetNotFound, UsageError
-from advisor.locate import display_name
-from advisor.measure import describe_unpicklable
-from advisor.model import Recommendation
-from advisor.present.code import emit
-from advisor.present.rewrite import rewrite_source
-from advisor.sweep.isolate import run_isolated
-from advisor.user_script import (
+from advisor.measure.boundary import RunSpec
+from advisor.measure.child_process import new_workdir, run_host
+from advisor.measure.locate import display_name
+from advisor.measure.target import describe_unpicklable
+from advisor.measure.user_script import (
     LAMBDA,
     METHOD,
     NESTED,
@@ -37,6 +33,10 @@ from advisor.user_script import (
     resolve_function,
     top_level_functions,
 )
+from advisor.model import Recommendation
+from advisor.present.code import emit
+from advisor.present.rewrite import rewrite_source
+from advisor.sweep.isolate import run_isolated
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "closure_scoring.py"
@@ -190,8 +190,8 @@ def test_nested_functions_and_lambdas_are_counted_by_name(tmp_path: Path) -> Non
 def test_a_recursive_closure_calls_itself_not_the_capture_wrapper_while_measured() -> None:
     import cloudpickle
 
-    from advisor.capture import Recorder
-    from advisor.measuring_child import cells_unwrapped
+    from advisor.measure.capture import Recorder
+    from advisor.measure.measuring_child import cells_unwrapped
 
     recorder = Recorder(record_items=False)
 

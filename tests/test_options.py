@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advisor.cli import main
+from advisor.cli.main import main
 from advisor.errors import UsageError
 from advisor.executors import names as executor_names
 from advisor.pipeline import (

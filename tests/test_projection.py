@@ -7,7 +7,7 @@ import pytest
 from test_analyse import trial
 
 from advisor.analyse.recommend import for_whole_loop, recommend
-from advisor.capture import RUN_LENGTH
+from advisor.measure.capture import RUN_LENGTH
 from advisor.model import Classification
 from advisor.sweep.budget import fixed_cost, projected_seconds, second_size, spread_indices, subset_indices
 

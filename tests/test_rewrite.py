@@ -22,7 +22,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from advisor.cli_rewrite import check_paths
+from advisor.cli.rewrite_files import check_paths
 from advisor.errors import UsageError
 from advisor.model import Recommendation
 from advisor.present.rewrite import rewrite_source, unified_diff

@@ -53,7 +53,7 @@ class Code:
 
 @dataclass(frozen=True)
 class WarmPools:
-    """How ``@advise`` keeps a pool of this kind open between calls (advisor/pools.py)."""
+    """How ``@advise`` keeps a pool of this kind open between calls (advisor/api/pools.py)."""
 
     open: Callable[[int, Optional[str], str], Any]  # (workers, start_method, name) -> pool
     map: Callable[[Any, Callable[[Any], Any], list[Any], Optional[int]], list[Any]]

@@ -13,7 +13,18 @@ from ..analyse.workload import (
     waiting_upper,
     worker_levels,
 )
-from .base import ChunkCall, Code, CodeSpec, Executor, WarmPools, chunked_body, chunks_of, flatten, plain_fn, with_pool
+from .base import (
+    ChunkCall,
+    Code,
+    CodeSpec,
+    Executor,
+    WarmPools,
+    chunked_body,
+    chunks_of,
+    flatten,
+    plain_fn,
+    with_pool,
+)
 
 if TYPE_CHECKING:
     from ..analyse.workload import Workload

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Optional
 
 from ..analyse import space
-from ..capture import RUN_LENGTH, Call
+from ..measure.capture import RUN_LENGTH, Call
 from ..model import Trial
 
 # Repeat each configuration this many times and keep the median (fewer when the budget is short).

@@ -12,9 +12,10 @@ import pickle
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
-from .. import executors, state
+from .. import executors
 from ..analyse import space
 from ..executors import dask_cluster
+from ..measure import state
 from ..model import Trial, Warning
 from . import items as items_mod
 from . import probes

@@ -10,8 +10,8 @@ import pickle
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..capture import Call
-from ..equality import count_differences, same  # noqa: F401 - re-exported for the sweep
+from ..measure.capture import Call
+from ..measure.equality import count_differences, same  # noqa: F401 - re-exported for the sweep
 
 
 @dataclass(frozen=True)

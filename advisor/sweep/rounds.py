@@ -12,7 +12,15 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from ..analyse import space
-from .budget import REPEATS, config_of, fixed_cost, projected_seconds, second_size, spread_indices, with_more_runs
+from .budget import (
+    REPEATS,
+    config_of,
+    fixed_cost,
+    projected_seconds,
+    second_size,
+    spread_indices,
+    with_more_runs,
+)
 
 # Configurations within this factor of the fastest are contenders: they get their full
 # repeats before the choice is made (see Sweep.settle).

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 from ..analyse import space
 from ..analyse.classify import GIL_FREE_SPEEDUP, WAITING_CPU_RATIO
-from ..capture import Call
+from ..measure.capture import Call
 from ..model import Trial, Warning
 from .budget import Clock, config_of, mad, repeats_for
 from .checks import TrialChecks, Unsafe
@@ -205,7 +205,7 @@ class Sweep(TrialChecks, ClosingRounds):
             self._try(config, estimate, 1, on_trial)
         self.reserve_s = self.projection_reserve_s
         self.settle()
-        self.reserve_s = 0.0  # what is left is the projections' (measure.py calls project next)
+        self.reserve_s = 0.0  # what is left is the projections' (measure/target.py calls project next)
         if not self.projecting():  # projecting re-times serial and the finalists side by side itself
             self.confirm()
         return self.trials

@@ -12,11 +12,11 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from . import executors
-from .errors import WorkerDied
+from .. import executors
+from ..errors import WorkerDied
 
 if TYPE_CHECKING:
-    from .api import Plan
+    from .decorator import Plan
 
 @dataclass(frozen=True)
 class ArgsCall:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
-from .model import Report
+from ..model import Report
 
 if TYPE_CHECKING:
-    from .api import Advisor, Plan
+    from .decorator import Advisor, Plan
 
 
 def is_method(fn: Callable[..., Any]) -> bool:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import click
 
-from .cache import Entry, TuningCache
+from ..api.cache import Entry, TuningCache
 
 
 def _guard(work: Callable[[], Any]) -> Any:
@@ -71,8 +71,8 @@ def show(key: str, full: bool) -> None:
     if full and entry.value.get("report"):
         from rich.console import Console
 
-        from .model import Report
-        from .present.terminal import render
+        from ..model import Report
+        from ..present.terminal import render
 
         render(Report.from_json(entry.value["report"]), Console())
         return

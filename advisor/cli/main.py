@@ -14,8 +14,8 @@ from typing import Any, Iterator, Optional
 
 import click
 
-from .errors import AdvisorError, HostFailed, Interrupted, ScriptFailed
-from .version import __version__
+from ..errors import AdvisorError, HostFailed, Interrupted, ScriptFailed
+from ..version import __version__
 
 OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -25,7 +25,7 @@ def _interruptible() -> Iterator[None]:
     """SIGINT/SIGTERM: kill every process paradvise started, then exit 130."""
 
     def handler(signum: int, frame: Any) -> None:
-        from .child_process import stop_all
+        from ..measure.child_process import stop_all
 
         stop_all()
         raise Interrupted("Interrupted; every process paradvise started has been stopped.")
@@ -69,7 +69,7 @@ def main() -> None:
 
 
 def _register_cache_commands() -> None:
-    from .cli_cache import cache  # click and the standard library only: cheap to import
+    from .cache_commands import cache  # click and the standard library only: cheap to import
 
     main.add_command(cache)
 
@@ -81,7 +81,7 @@ _register_cache_commands()
 @click.option("--json", "as_json", is_flag=True, help="Print the machine facts as JSON.")
 def machine(as_json: bool) -> None:
     """Show the cores, caches and Python build paradvise plans for."""
-    from .machine import detect_machine
+    from ..machine import detect_machine
 
     facts = detect_machine()
     if as_json:
@@ -89,7 +89,7 @@ def machine(as_json: bool) -> None:
         return
     from rich.console import Console
 
-    from .present.terminal import render_machine
+    from ..present.terminal import render_machine
 
     render_machine(facts, Console())
 
@@ -150,7 +150,7 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
 
     Arguments after SCRIPT (use -- before ones that start with a dash) go to the script.
     """
-    from .pipeline import ProfileOptions, choose_executors
+    from ..pipeline import ProfileOptions, choose_executors
 
     def work() -> None:
         _check_rewrite_paths(script, emit_path, patch_path)
@@ -166,7 +166,7 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
             raise
         rewrite = _prepare_rewrite(report, emit_path, patch_path)  # a refusal writes nothing at all
         if verify:
-            from .verify import verify as verify_report
+            from ..verify import verify as verify_report
 
             if not quiet:
                 click.echo("· Verifying: the original and the rewritten script, end to end", err=True)
@@ -181,7 +181,7 @@ def profile(script: str, script_args: tuple[str, ...], function: Optional[str], 
 def _run_with_progress(options: Any, quiet: bool) -> Any:
     from rich.console import Console
 
-    from .pipeline import Progress, run_profile
+    from ..pipeline import Progress, run_profile
 
     console = Console(stderr=True)
     if quiet or not console.is_terminal:
@@ -196,9 +196,9 @@ def _run_with_progress(options: Any, quiet: bool) -> Any:
 
 def _write_outputs(report: Any, **paths: Optional[str]) -> None:
     """Write ``report`` in each format (keyword) that was given a path."""
-    from .errors import UsageError
-    from .present import registry
-    from .present.files import write_atomic
+    from ..errors import UsageError
+    from ..present import registry
+    from ..present.files import write_atomic
 
     wanted = {fmt: path for fmt, path in paths.items() if path}
     # Render everything before writing anything: a renderer failing leaves no partial set of files.
@@ -212,7 +212,7 @@ def _write_outputs(report: Any, **paths: Optional[str]) -> None:
 
 def _check_rewrite_paths(script: str, emit_path: Optional[str], patch_path: Optional[str]) -> None:
     if emit_path or patch_path:
-        from .cli_rewrite import check_paths
+        from .rewrite_files import check_paths
 
         check_paths(script, emit_path, patch_path)
 
@@ -221,7 +221,7 @@ def _prepare_rewrite(report: Any, emit_path: Optional[str], patch_path: Optional
     """--emit / --patch: the script with its hot loop rewritten to the advice (present/rewrite.py)."""
     if not (emit_path or patch_path):
         return None
-    from .cli_rewrite import prepare_rewrite
+    from .rewrite_files import prepare_rewrite
 
     return prepare_rewrite(report, emit_path, patch_path)
 
@@ -229,7 +229,7 @@ def _prepare_rewrite(report: Any, emit_path: Optional[str], patch_path: Optional
 def _write_rewrite(done: Any, emit_path: Optional[str], patch_path: Optional[str], quiet: bool) -> None:
     if done is None:
         return
-    from .cli_rewrite import write_prepared
+    from .rewrite_files import write_prepared
 
     write_prepared(done, emit_path, patch_path)
     if not quiet:
@@ -250,8 +250,8 @@ def report(run_json: str, markdown_path: Optional[str], html_path: Optional[str]
     With no output option, the Markdown goes to stdout (for example into a PR comment).
     """
     def work() -> None:
-        from .pipeline import load_report
-        from .present import registry
+        from ..pipeline import load_report
+        from ..present import registry
 
         saved = load_report(run_json)
         _check_rewrite_paths(saved.target.file, emit_path, patch_path)
@@ -267,12 +267,12 @@ def report(run_json: str, markdown_path: Optional[str], html_path: Optional[str]
 def _show(report: Any, quiet: bool) -> None:
     from rich.console import Console
 
-    from .present.terminal import render, verdict_line
+    from ..present.terminal import render, verdict_line
 
     if quiet:
         click.echo(verdict_line(report.recommendation))
         if report.verification:
-            from .verify import verification_line
+            from ..verify import verification_line
 
             click.echo(f"verified: {verification_line(report)}")
         return

@@ -1,4 +1,4 @@
-"""Starting the host process (``advisor.measuring_child``) and the scalene pass, bounded in time.
+"""Starting the host process (``advisor.measure.measuring_child``) and the scalene pass, bounded in time.
 
 Only this module starts processes that run user code. Each gets its own session so
 that it and everything it started can be killed together on timeout or interrupt.
@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..sweep.isolate import kill_tree
 from .boundary import RunSpec
-from .sweep.isolate import kill_tree
 
 TICK_SECONDS = 0.2
-# Live host processes, so an interrupt handler can kill them (see cli.py).
+# Live host processes, so an interrupt handler can kill them (see cli/main.py).
 RUNNING: set[subprocess.Popen[bytes]] = set()
 
 
@@ -81,7 +81,7 @@ def run_host(spec: RunSpec, timeout: float, workdir: Path,
     spec = replace(spec, out=str(result_path))
     spec_path.write_text(json.dumps(spec.to_json()), encoding="utf-8")
     result_path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "advisor.measuring_child", str(spec_path)]
+    command = [sys.executable, "-m", "advisor.measure.measuring_child", str(spec_path)]
     return run_bounded(command, timeout, workdir, result_path, on_tick)
 
 

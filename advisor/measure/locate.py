@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
+from ..errors import NothingToMeasure, ScriptFailed, TargetNotFound
 from .boundary import RunSpec
 from .child_process import Finished, run_bounded, run_host
-from .errors import NothingToMeasure, ScriptFailed, TargetNotFound
 from .user_script import LAMBDA, FunctionDef, replayable_functions, resolve_function
 
 # Scalene samples every 10 ms; fewer than this many samples in the hot function is too
@@ -183,7 +183,7 @@ def count_calls(script: Path, argv: list[str], timeout: float, workdir: Path,
 
 # Runs the host under scalene: a module run with -m cannot be scalene's program.
 HOST_LAUNCHER = """import sys
-from advisor.measuring_child import main
+from advisor.measure.measuring_child import main
 sys.exit(main(sys.argv[1:]))
 """
 

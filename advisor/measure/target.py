@@ -11,9 +11,16 @@ import types
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
-from . import executors
-from .analyse.classify import WAITING_CPU_RATIO
-from .analyse.what_if import durations_for
+from .. import executors
+from ..analyse.classify import WAITING_CPU_RATIO
+from ..analyse.what_if import durations_for
+from ..model import Measurement, Trial, Warning
+from ..sweep import items as items_mod
+from ..sweep import probes
+from ..sweep.budget import Clock, per_call_stats, subset_indices
+from ..sweep.isolate import run_isolated
+from ..sweep.runner import Facts, Sweep, SweepOptions
+from ..sweep.subject import Subject
 from .capture import Recorder
 from .measure_warnings import (
     busy_machine_warnings,
@@ -25,13 +32,6 @@ from .measure_warnings import (
     stability_warnings,
     state_warnings,
 )
-from .model import Measurement, Trial, Warning
-from .sweep import items as items_mod
-from .sweep import probes
-from .sweep.budget import Clock, per_call_stats, subset_indices
-from .sweep.isolate import run_isolated
-from .sweep.runner import Facts, Sweep, SweepOptions
-from .sweep.subject import Subject
 
 # A start method's pool start-up probe may take this many times fork's, at least
 # START_PROBE_MIN_S (see start_up_costs).

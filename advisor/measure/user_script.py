@@ -1,6 +1,6 @@
 """Reading and running the user's script exactly as ``python SCRIPT ARGS`` would.
 
-Runs happen in a child process (``advisor.measuring_child``), never in the paradvise process:
+Runs happen in a child process (``advisor.measure.measuring_child``), never in the paradvise process:
 the script may call ``sys.exit``, start threads or crash the interpreter.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from .errors import ScriptNotFound, ScriptSyntaxError, TargetNotFound
+from ..errors import ScriptNotFound, ScriptSyntaxError, TargetNotFound
 
 # Name under which a capture decorator is placed in the script's globals.
 CAPTURE_DECORATOR = "__paradvise_capture_{}__"

@@ -13,9 +13,9 @@ import types
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .capture import Recorder
-from .executors import warm_names
-from .model import Report
+from ..executors import warm_names
+from ..measure.capture import Recorder
+from ..model import Report
 
 DEFAULT_EXECUTORS = warm_names()
 
@@ -37,13 +37,13 @@ def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optiona
                   timeout: Optional[float] = None, executors: Sequence[str] = DEFAULT_EXECUTORS,
                   cpus: Optional[int] = None) -> Report:
     """Measure, sweep and analyse ``fn`` on the calls ``recorder`` holds, as ``paradvise profile`` does."""
-    from .locate import Located
-    from .machine import detect_machine
-    from .measure import measure_target
-    from .pipeline import default_budget, default_timeout
-    from .report_builder import build_report
-    from .sweep.runner import SweepOptions
-    from .user_script import FunctionDef
+    from ..machine import detect_machine
+    from ..measure.locate import Located
+    from ..measure.target import measure_target
+    from ..measure.user_script import FunctionDef
+    from ..pipeline import default_budget, default_timeout
+    from ..report_builder import build_report
+    from ..sweep.runner import SweepOptions
 
     machine = detect_machine()
     loop_s = sum(c.wall for c in recorder.calls)
@@ -68,7 +68,7 @@ def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optiona
 
 def _code_for(fn: types.FunctionType, path: Path, report: Report, style: str) -> str:
     """The emitted code, importing ``fn`` from its module (or from nowhere, in a notebook)."""
-    from .present.code import emit, import_line
+    from ..present.code import emit, import_line
 
     rec, name = report.recommendation, fn.__name__
     if fn.__module__ != "__main__":
@@ -94,7 +94,7 @@ def _has_main_guard(path: Path) -> bool:
     """Whether the function's file has a main guard; True when it cannot be read (a notebook)."""
     import ast
 
-    from .pipeline import has_main_guard
+    from ..pipeline import has_main_guard
 
     try:
         return has_main_guard(ast.parse(path.read_text(encoding="utf-8")))

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
-from .sweep.isolate import kill_tree
+from ..sweep.isolate import kill_tree
 
 # How often the parent checks whether the zygote has finished.
 POLL_SECONDS = 0.01

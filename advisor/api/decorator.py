@@ -14,7 +14,7 @@ The first ``map`` on a machine for a size class of input (``len(items)`` rounded
 a power of two) calls the function serially, recording each call as ``paradvise
 profile`` does (those results are the answer), then runs the same measure → analyse
 engine on the recorded calls and stores the chosen plan in the tuning cache
-(``advisor.cache``). Later calls, in this process or any later one, take the plan from
+(``advisor.api.cache``). Later calls, in this process or any later one, take the plan from
 the cache. Pools are kept warm per function and shut down at interpreter exit.
 
 ``PARADVISE=off`` makes ``map`` a plain serial loop; ``PARADVISE=record`` runs it serially
@@ -42,12 +42,12 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Optional, ParamSpec, Protocol, Sequence, TypeVar, cast, overload
 
-from .api_methods import AdvisedMethod, is_method
-from .capture import Call, Recorder
+from ..errors import AdvisorError
+from ..executors import warm_names
+from ..measure.capture import Call, Recorder
+from ..model import Report
 from .engine import DEFAULT_EXECUTORS, tune_recorded
-from .errors import AdvisorError
-from .executors import warm_names
-from .model import Report
+from .methods import AdvisedMethod, is_method
 from .pools import RunnerSet, shutdown_pools  # noqa: F401 - shutdown_pools is public here
 
 MODE_ENV = "PARADVISE"
@@ -367,8 +367,8 @@ class Advisor:
         return plan
 
     def _store(self, plan: Plan, report: Report, n_items: int) -> None:
+        from ..version import __version__
         from .cache import TuningCache
-        from .version import __version__
 
         assert self._function_fp is not None
         value = {"plan": plan.stored(), "items": n_items, "tool_version": __version__,
@@ -390,6 +390,6 @@ def _size_class(n: int) -> str:
 
 @functools.lru_cache(maxsize=1)
 def machine_fp() -> str:
-    from .machine import detect_machine, machine_fingerprint
+    from ..machine import detect_machine, machine_fingerprint
 
     return machine_fingerprint(detect_machine())

@@ -1,4 +1,4 @@
-"""IPython / Jupyter magics: ``%load_ext advisor`` (or ``advisor.jupyter``), then
+"""IPython / Jupyter magics: ``%load_ext advisor`` (or ``advisor.api.jupyter``), then
 
     %paradvise func items_expr          # tune func over the items (as func.map would), show the report
     %paradvise --budget 5 func items    # a tighter or looser sweep budget, in seconds
@@ -21,8 +21,8 @@ import re
 import types
 from typing import Any, Optional
 
-from .capture import Recorder
-from .model import Report
+from ..measure.capture import Recorder
+from ..model import Report
 
 last_report: Optional[Report] = None
 
@@ -55,7 +55,7 @@ def _function(shell: Any, name: str) -> types.FunctionType:
 
 
 def line_magic(shell: Any, line: str) -> Report:
-    from .api import Advisor
+    from .decorator import Advisor
 
     budget, name, expr = parse_line(line)
     if not expr:
@@ -104,13 +104,13 @@ def cell_magic(shell: Any, line: str, cell: str) -> Optional[Report]:
 def show(report: Report) -> None:
     from rich.console import Console
 
-    from .present.terminal import render
+    from ..present.terminal import render
 
     render(report, Console())
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register ``%paradvise`` and ``%%paradvise`` (``%load_ext advisor.jupyter``)."""
+    """Register ``%paradvise`` and ``%%paradvise`` (``%load_ext advisor.api.jupyter``)."""
 
     def paradvise(line: str, cell: Optional[str] = None) -> None:
         global last_report

@@ -24,7 +24,13 @@ import types
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from .user_script import CAPTURE_BY_NAME, CAPTURE_DECORATOR, decorate, replayable_functions, top_level_functions
+from .user_script import (
+    CAPTURE_BY_NAME,
+    CAPTURE_DECORATOR,
+    decorate,
+    replayable_functions,
+    top_level_functions,
+)
 
 _ADVISOR_DIR = Path(__file__).resolve().parent
 

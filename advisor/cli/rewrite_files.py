@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from .errors import UsageError
-from .model import Report
-from .present.rewrite import Rewrite, rewrite_report
+from ..errors import UsageError
+from ..model import Report
+from ..present.rewrite import Rewrite, rewrite_report
 
 
 def check_paths(script: str, emit_path: Optional[str], patch_path: Optional[str]) -> None:
@@ -43,7 +43,7 @@ def prepare_rewrite(report: Report, emit_path: Optional[str], patch_path: Option
 
 
 def write_prepared(done: Rewrite, emit_path: Optional[str], patch_path: Optional[str]) -> None:
-    from .present.files import write_atomic
+    from ..present.files import write_atomic
 
     for option, path, text in (("--emit", emit_path, done.text), ("--patch", patch_path, done.diff)):
         if path:

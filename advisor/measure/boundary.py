@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .model import _JsonMixin
+from ..model import _JsonMixin
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The process that runs the user's script: ``python -m advisor.measuring_child SPEC.json``.
+"""The process that runs the user's script: ``python -m advisor.measure.measuring_child SPEC.json``.
 
 The paradvise command never runs user code itself; it starts this host with a JSON
 spec and reads back a JSON result. Modes:
@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from ..errors import ScriptError
 from .boundary import RunSpec
-from .errors import ScriptError
 
 SCRIPT_FAILED = 3
 HOST_FAILED = 4
@@ -222,8 +222,8 @@ def _recording_for_zygote(recorder: Any) -> Optional[bytes]:
     import pickle
     from dataclasses import replace
 
+    from ..sweep.items import arguments_at_call
     from .loop_fork import as_reference
-    from .sweep.items import arguments_at_call
 
     if recorder.pickle_error:
         return None
@@ -266,8 +266,8 @@ def _sweep(spec: RunSpec, recorder: Any, late: bool = False,
            measured_from: str = "last call") -> dict[str, Any]:
     from dataclasses import replace
 
-    from .measure import measure_target
-    from .sweep.runner import SweepOptions
+    from ..sweep.runner import SweepOptions
+    from .target import measure_target
 
     options = SweepOptions(budget_s=spec.budget_s, trial_timeout_s=spec.timeout_s,
                            executors=spec.executors, usable_cpus=spec.usable_cpus,

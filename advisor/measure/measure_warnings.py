@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
+from ..model import Trial, Warning
+from ..sweep.runner import Sweep
 from .capture import Recorder
-from .model import Trial, Warning
-from .sweep.runner import Sweep
 
 if TYPE_CHECKING:
-    from .measure import UnpicklableTarget
+    from .target import UnpicklableTarget
 
 # Spread above this share of the median makes a timing unstable (pyperf's rule of thumb).
 UNSTABLE_SPREAD = 0.10

@@ -87,7 +87,7 @@ def _side_effect_detail(event: str, args: tuple[Any, ...]) -> Optional[str]:
 RUN_LENGTH = 64
 
 
-# paradvise's own threads in the user's process (the warm pools of @advise, see pools.py).
+# paradvise's own threads in the user's process (the warm pools of @advise, see api/pools.py).
 OWN_THREADS = "paradvise-"
 
 
