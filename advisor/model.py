@@ -12,6 +12,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .present.advice_words import config_label
+
 SCHEMA_VERSION = 1
 
 CLASSIFICATION_KINDS = ("cpu-bound", "gil-releasing", "io-bound", "memory-bound", "overhead-bound")
@@ -160,16 +162,7 @@ class Trial(_JsonMixin):
 
     @property
     def label(self) -> str:
-        parts = [self.executor]
-        if self.executor != "serial":
-            parts.append(f"{self.workers}w")
-        if self.chunksize and self.chunksize > 1:
-            parts.append(f"chunk {self.chunksize}")
-        if self.start_method and self.start_method != "fork":
-            parts.append(f"({self.start_method})")
-        if self.blas_threads:
-            parts.append(f"BLAS {self.blas_threads} thread{'s' if self.blas_threads > 1 else ''}")
-        return " ".join(parts)
+        return config_label(self.executor, self.workers, self.chunksize, self.start_method, self.blas_threads)
 
 
 @dataclass(frozen=True)

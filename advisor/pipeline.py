@@ -228,13 +228,13 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         raise
     tick()
     result = finished.result
-    if "measurement" in result:
-        return Measurement.from_json(result["measurement"])
+    if result.measurement is not None:
+        return result.measurement
     if finished.returncode is None:
         raise ScriptFailed(f"{path.name} did not finish within the time limit while being measured.")
-    if result.get("host_error"):
-        raise HostFailed(f"paradvise failed while measuring: {result['host_error'].strip().splitlines()[-1]}",
-                         result["host_error"])
+    if result.host_error:
+        raise HostFailed(f"paradvise failed while measuring: {result.host_error.strip().splitlines()[-1]}",
+                         result.host_error)
     raise script_failure(finished, path)
 
 

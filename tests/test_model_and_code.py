@@ -281,7 +281,7 @@ class TestEmit:
 
     def test_summary(self):
         assert code_mod.summary(CASES["serial"]) == "stay serial"
-        assert code_mod.summary(CASES["threads_chunked"]) == "threads, 3 workers, chunksize 4: 2.50x faster than serial"
+        assert code_mod.summary(CASES["threads_chunked"]) == "use threads (3 workers, chunksize 4), 2.50x faster"
 
 
 @pytest.mark.parametrize("script", ["/tmp/my-script.py", "/tmp/01_demo.py"])

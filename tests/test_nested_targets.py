@@ -182,7 +182,7 @@ def test_nested_functions_and_lambdas_are_counted_by_name(tmp_path: Path) -> Non
     workdir = new_workdir()
     finished = run_host(RunSpec("count", str(script), [str(script)]), 60, workdir)
     assert finished.returncode == 0, finished.stderr
-    calls = {name: row["calls"] for name, row in finished.result["functions"].items()}
+    calls = {name: row["calls"] for name, row in (finished.result.functions or {}).items()}
     assert calls == {"make": 3, "make.add": 12, "main": 1, "main.twice": 5}
     assert finished.stdout.strip() == str(sum(i + k for k in range(3) for i in range(4)) + 20)
 

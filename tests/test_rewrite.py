@@ -181,7 +181,7 @@ def test_helper_goes_after_the_target_and_imports_after_the_scripts_own():
     text = done.text
     assert text.index("import math") < text.index("from concurrent.futures import ThreadPoolExecutor") \
         < text.index("def f(x)") < text.index("def map_f(items)") < text.index("def g(a, b)")
-    assert "# paradvise: threads, 3 workers: 1.80x faster than serial, as measured on this machine." in text
+    assert "# paradvise: use threads (3 workers), 1.80x faster, as measured on this machine." in text
 
 
 def test_existing_import_is_not_repeated():

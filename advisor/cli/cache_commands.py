@@ -10,6 +10,7 @@ from typing import Any, Callable
 import click
 
 from ..api.cache import Entry, TuningCache
+from ..present.advice_words import config_label
 
 
 def _guard(work: Callable[[], Any]) -> Any:
@@ -24,12 +25,8 @@ def _guard(work: Callable[[], Any]) -> Any:
 def _plan_text(entry: Entry) -> str:
     plan = entry.value.get("plan", {})
     executor = plan.get("executor", "?")
-    if executor == "serial":
-        return "serial"
-    parts = [executor, f"{plan.get('workers')}w"]
-    if plan.get("chunksize") and plan["chunksize"] > 1:
-        parts.append(f"chunk {plan['chunksize']}")
-    return " ".join(parts) + f" ({plan.get('expected_speedup', 1.0):.2f}x)"
+    label = config_label(executor, int(plan.get("workers") or 1), plan.get("chunksize"), plan.get("start_method"))
+    return label if executor == "serial" else label + f" ({plan.get('expected_speedup', 1.0):.2f}x)"
 
 
 @click.group("cache")

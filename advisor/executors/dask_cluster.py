@@ -34,11 +34,10 @@ DASK_PHASES: dict[str, float] = {}
 
 
 def available() -> bool:
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Installed (found, not imported: importing distributed takes most of a second)."""
+    import importlib.util
+
+    return importlib.util.find_spec("distributed") is not None
 
 
 def run(fn: Callable[[Any], Any], items: list[Any], workers: int, chunksize: Optional[int] = None,

@@ -19,11 +19,10 @@ LOKY_START_FACTOR = 5
 
 
 def available() -> bool:
-    try:
-        import joblib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Installed (found, not imported: the command line asks this at start-up)."""
+    import importlib.util
+
+    return importlib.util.find_spec("joblib") is not None
 
 
 def run(fn: Callable[[Any], Any], items: list[Any], workers: int,

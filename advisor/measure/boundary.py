@@ -1,8 +1,8 @@
 """What the parent and the measuring child say to each other: typed, frozen, JSON on disk.
 
 The parent (``pipeline``, ``locate``) writes a ``RunSpec``; the child
-(``measuring_child``) reads it, runs the script as it says and writes its result. One
-type for the request means a field is named once, with its type and its default, rather
+(``measuring_child``) reads it, runs the script as it says and writes a ``RunResult``. One
+type for each means a field is named once, with its type and its default, rather
 than as a string key in each of the places that read or write it.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..model import _JsonMixin
+from ..model import Measurement, _JsonMixin
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,20 @@ class RunSpec(_JsonMixin):
     sample_every: int = 1
     user_pool: Optional[dict[str, Any]] = None
     what_if_cpus: int = 0
+
+
+@dataclass(frozen=True)
+class RunResult(_JsonMixin):
+    """What a measuring child wrote back at its end (all defaults: it wrote nothing)."""
+
+    script_error: Optional[str] = None  # the user's script raised: its message
+    host_error: Optional[str] = None  # paradvise itself failed in the child: the traceback
+    wall_s: Optional[float] = None  # the script's whole run, as the child timed it
+    # count mode: each function's calls and times (see measuring_child.mode_count)
+    functions: Optional[dict[str, dict[str, Any]]] = None
+    import_s: float = 0.0
+    counting_s: float = 0.0  # what the counters added to the run
+    user_pools: list[dict[str, Any]] = field(default_factory=list)
+    # capture mode
+    measurement: Optional[Measurement] = None
+    calls: int = 0  # calls of the target the script made

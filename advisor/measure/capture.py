@@ -181,15 +181,21 @@ class Recorder:
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:
-                call.error = f"{type(exc).__name__}: {exc}"
-                self._end(call, started)
+                self._failed(call, started, exc)
                 raise
-            if self.record_items:
-                call.result = result
-            self._end(call, started)
-            return result
+            return self._returned(call, started, result)
 
         return wrapper
+
+    def _failed(self, call: Call, started: Any, exc: BaseException) -> None:
+        call.error = f"{type(exc).__name__}: {exc}"
+        self._end(call, started)
+
+    def _returned(self, call: Call, started: Any, result: Any) -> Any:
+        if self.record_items:
+            call.result = result
+        self._end(call, started)
+        return result
 
     def _first_call_hook(self) -> None:
         """Run ``on_first_call`` once, before the first recorded call is timed."""
@@ -207,13 +213,9 @@ class Recorder:
             try:
                 result = await fn(*args, **kwargs)
             except BaseException as exc:
-                call.error = f"{type(exc).__name__}: {exc}"
-                self._end(call, started)
+                self._failed(call, started, exc)
                 raise
-            if self.record_items:
-                call.result = result
-            self._end(call, started)
-            return result
+            return self._returned(call, started, result)
 
         return wrapper
 

@@ -14,10 +14,10 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from ..sweep.isolate import kill_tree
-from .boundary import RunSpec
+from .boundary import RunResult, RunSpec
 
 TICK_SECONDS = 0.2
 # Live host processes, so an interrupt handler can kill them (see cli/main.py).
@@ -29,7 +29,7 @@ class Finished:
     returncode: Optional[int]  # None: killed after the time limit
     stdout: str
     stderr: str
-    result: dict[str, Any]
+    result: RunResult  # all defaults when the child wrote none
 
 
 def run_bounded(command: list[str], timeout: float, workdir: Path, result_path: Optional[Path] = None,
@@ -53,9 +53,9 @@ def run_bounded(command: list[str], timeout: float, workdir: Path, result_path: 
                     on_tick()
         finally:
             stop(proc)
-    result = {}
+    result = RunResult()
     if result_path is not None and result_path.exists():
-        result = json.loads(result_path.read_text(encoding="utf-8"))
+        result = RunResult.from_json(json.loads(result_path.read_text(encoding="utf-8")))
     return Finished(code, _read(out_path), _read(err_path), result)
 
 

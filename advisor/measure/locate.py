@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import NothingToMeasure, ScriptFailed, TargetNotFound
-from .boundary import RunSpec
+from .boundary import RunResult, RunSpec
 from .child_process import Finished, run_bounded, run_host
 from .user_script import LAMBDA, FunctionDef, replayable_functions, resolve_function
 
@@ -150,7 +150,7 @@ def call_site(count: dict[str, Any]) -> str:
 def script_failure(finished: Finished, script: Path) -> ScriptFailed:
     if finished.returncode is None:
         return ScriptFailed(f"{script.name} did not finish within the time limit; it may hang.")
-    reason = finished.result.get("script_error") or f"exit status {finished.returncode}"
+    reason = finished.result.script_error or f"exit status {finished.returncode}"
     return ScriptFailed(f"{script.name} failed before paradvise could measure it ({reason}).",
                         finished.stderr.strip())
 
@@ -167,9 +167,9 @@ class Counted:
     profile: Optional[dict[str, Any]] = None  # scalene's, when it ran under scalene
 
     @classmethod
-    def from_result(cls, result: dict[str, Any], profile: Optional[dict[str, Any]] = None) -> "Counted":
-        return cls(float(result["wall_s"]), result["functions"], float(result.get("import_s", 0.0)),
-                   float(result.get("counting_s", 0.0)), list(result.get("user_pools", [])), profile)
+    def from_result(cls, result: RunResult, profile: Optional[dict[str, Any]] = None) -> "Counted":
+        return cls(float(result.wall_s or 0.0), result.functions or {}, result.import_s, result.counting_s,
+                   list(result.user_pools), profile)
 
 
 def count_calls(script: Path, argv: list[str], timeout: float, workdir: Path,
@@ -208,9 +208,9 @@ def count_under_scalene(script: Path, argv: list[str], timeout: float, workdir: 
                str(launcher), "---", str(spec_path)]
     finished = run_bounded(command, timeout, workdir, result_path)
     result = finished.result
-    if finished.returncode is None or "script_error" in result:
+    if finished.returncode is None or result.script_error is not None:
         raise script_failure(finished, script)  # it hung or failed: running it again would not help
-    if finished.returncode != 0 or "functions" not in result:
+    if finished.returncode != 0 or result.functions is None:
         return None
     profile = None
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from ..errors import ScriptError
-from .boundary import RunSpec
+from .boundary import RunResult, RunSpec
 
 SCRIPT_FAILED = 3
 HOST_FAILED = 4
@@ -61,7 +61,7 @@ def _run(spec: RunSpec, wrappers: Optional[dict[str, Any]] = None) -> float:
 
 
 # -- modes ---------------------------------------------------------------------------
-def mode_count(spec: RunSpec) -> dict[str, Any]:
+def mode_count(spec: RunSpec) -> RunResult:
     """Count and time the outermost calls of every function of the script and of the
     user's modules, with their parents in the call tree and their call sites (see counting.py)."""
     from .counting import CallCounter, CallTree, ImportClock, counter_overhead, nested_seconds
@@ -106,8 +106,8 @@ def mode_count(spec: RunSpec) -> dict[str, Any]:
         c["total_s"] = max(0.0, c["total_s"] - (c["calls"] - c["light_calls"]) * inside - nested[name])
     # What all the counters together added to the run: not the script's time either.
     overhead_s = sum(cost[name] * c["calls"] for name, c in counts.items())
-    return {"wall_s": wall, "functions": counts, "import_s": imports.seconds, "counting_s": overhead_s,
-            "user_pools": [p.to_json() for p in merged(pools)]}
+    return RunResult(wall_s=wall, functions=counts, import_s=imports.seconds, counting_s=overhead_s,
+                     user_pools=[p.to_json() for p in merged(pools)])
 
 
 def outside_scalene(python: str) -> None:
@@ -130,7 +130,7 @@ def outside_scalene(python: str) -> None:
         sys.modules["multiprocessing.spawn"].set_executable(python)
 
 
-def mode_capture(spec: RunSpec) -> dict[str, Any]:
+def mode_capture(spec: RunSpec) -> RunResult:
     from .capture import Recorder, watch_side_effects
     from .loop_fork import Zygote
 
@@ -169,7 +169,7 @@ def mode_capture(spec: RunSpec) -> dict[str, Any]:
         raise ScriptError(script_error)
     result["calls"] = recorder.seen
     result["script_error"] = script_error
-    return result
+    return RunResult.from_json(result)  # the measurement travelled as JSON from the zygote
 
 
 def _zygote_possible(spec: RunSpec) -> bool:
@@ -335,12 +335,12 @@ def main(argv: list[str]) -> int:
     try:
         result = MODES[spec.mode](spec)
     except ScriptError as exc:
-        _write_json(spec.out, {"script_error": str(exc)})
+        _write_json(spec.out, RunResult(script_error=str(exc)).to_json())
         return SCRIPT_FAILED
     except BaseException:  # noqa: BLE001
-        _write_json(spec.out, {"host_error": traceback.format_exc()})
+        _write_json(spec.out, RunResult(host_error=traceback.format_exc()).to_json())
         return HOST_FAILED
-    _write_json(spec.out, result)
+    _write_json(spec.out, result.to_json())
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Optional
 
 from .. import executors
 from ..model import Recommendation
+from .advice_words import advice_phrase
 
 HEADER = """# paradvise: {summary}, as measured on this machine.
 {imports}
@@ -135,14 +136,9 @@ def import_line(module: str, name: str) -> str:
 
 
 def summary(rec: Recommendation) -> str:
-    if rec.executor == "serial":
-        return "stay serial"
-    parts = [rec.executor, f"{rec.workers} workers"]
-    if rec.chunksize and rec.chunksize > 1:
-        parts.append(f"chunksize {rec.chunksize}")
-    if rec.blas_threads:
-        parts.append(f"BLAS on {rec.blas_threads} thread per worker")
-    return ", ".join(parts) + f": {rec.expected_speedup:.2f}x faster than serial"
+    """The comment above the code: the advice as the report's title says it."""
+    return advice_phrase(rec.executor, rec.workers, rec.chunksize, rec.start_method, rec.blas_threads,
+                         rec.expected_speedup if rec.executor != "serial" else None)
 
 
 def map_helper(rec: Recommendation, name: str, helper: str, style: str,

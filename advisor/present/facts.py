@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from ..model import Recommendation, Report, Trial
 from ..units import human_bytes, human_seconds
+from .advice_words import advice_phrase
 
 # Evidence keys the classifier writes, with the words a reader knows them by and how
 # to show their value; keys added later fall back to a guess from their suffix.
@@ -29,12 +30,8 @@ CHOICE_NOTE = "◀ advice"
 
 def headline(rec: Recommendation) -> str:
     """The verdict as a title: what to do, in as few words as the numbers allow."""
-    if rec.executor == "serial":
-        return "stay serial"
-    parts = [f"{rec.workers} workers"]
-    if rec.chunksize and rec.chunksize > 1:
-        parts.append(f"chunksize {rec.chunksize}")
-    return f"use {rec.executor} ({', '.join(parts)}), {rec.expected_speedup:.2f}x faster"
+    return advice_phrase(rec.executor, rec.workers, rec.chunksize, rec.start_method, rec.blas_threads,
+                         rec.expected_speedup)
 
 
 def shown_path(report: Report) -> str:

@@ -12,6 +12,7 @@ from rich.text import Text
 from ..model import Machine, Recommendation, Report
 from ..units import human_bytes, human_seconds
 from . import facts
+from .advice_words import advice_phrase
 from .facts import executor_cell, is_choice, loop_text, projection_note
 
 
@@ -19,12 +20,9 @@ def verdict_line(rec: Recommendation) -> str:
     if rec.executor == "serial":
         why = rec.reason.removeprefix("Stay serial: ")
         return "paradvise: stay serial. " + why[:1].upper() + why[1:]
-    parts = [f"{rec.workers} workers"]
-    if rec.chunksize and rec.chunksize > 1:
-        parts.append(f"chunksize {rec.chunksize}")
-    if rec.start_method:
-        parts.append(f"start method {rec.start_method}")
-    return f"paradvise: use {rec.executor} ({', '.join(parts)}), {rec.expected_speedup:.2f}x faster. {rec.reason}"
+    advice = advice_phrase(rec.executor, rec.workers, rec.chunksize, rec.start_method, rec.blas_threads,
+                           rec.expected_speedup)
+    return f"paradvise: {advice}. {rec.reason}"
 
 
 def trials_table(report: Report) -> Table:
