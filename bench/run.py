@@ -127,7 +127,9 @@ def bench_workload(workload: Workload, cpus: int, repeats: int, quick: bool, sca
         # The same script, the same machine, again: does the verdict hold? (issue 15)
         again = [advise(workload.path, scale) for _ in range(advice_runs - 1)]
         row["verdicts"] = [a.config().executor if a.config() else "failed" for a in [advice, *again]]
-        log(f"   verdicts of {advice_runs} runs: {', '.join(row['verdicts'])}")
+        row["verdict_errors"] = [a.error for a in [advice, *again] if not a.config()]  # why a run gave none
+        log(f"   verdicts of {advice_runs} runs: {', '.join(row['verdicts'])}"
+            + "".join(f"\n   a run failed: {e}" for e in row["verdict_errors"]))
     try:
         module, prepared = prepare(workload, scale)
         timing.WORKLOAD_MODULE = module
