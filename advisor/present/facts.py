@@ -309,6 +309,18 @@ def measured_calls_note(report: Report) -> str:
     return ""
 
 
+def trials_note(report: Report) -> str:
+    """What the trials table's times are for: all the recorded calls, or the subset the trials ran on."""
+    data = report.data
+    if data.items_measured and data.items > data.items_measured:
+        scope = (f"the {data.items_measured} of the loop's {data.items} calls the trials ran on (the headline "
+                 "scales them to the whole loop)")
+    else:
+        scope = "all recorded calls"
+    return (f"Times are whole wall-clock times of mapping the function over {scope}, worker start-up "
+            "included; speedup is against the serial loop.")
+
+
 def breakdown_note(report: Report, shown: int) -> str:
     total = sum(1 for parts in report.breakdown if parts)
     which = f"the {shown} fastest of {total} configurations" if shown < total else "every configuration that finished"

@@ -119,8 +119,7 @@ def _trials(report: Report) -> str:
                      "one line per worker count; lower is better.",
                      "Process pools were measured with only one chunk size (or not at all), "
                      "so there is no chunk-size plot.")
-    note = ('<p class="note">Times are whole wall-clock times of mapping the function over all recorded '
-            "calls, worker start-up included; speedup is against the serial loop.</p>")
+    note = f'<p class="note">{escape(facts.trials_note(report))}</p>'
     return _section("Measured configurations", speedup,
                     _table(facts.TRIAL_COLUMNS, rows, numeric=(1, 2, 3, 4, 5)), note, chunks)
 

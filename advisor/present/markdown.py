@@ -65,8 +65,7 @@ def _classification(report: Report) -> list[str]:
 def _trials(report: Report) -> list[str]:
     rec = report.recommendation
     rows = [facts.trial_cells(t, rec) for t in facts.ranked_trials(report)]
-    note = ("Times are whole wall-clock times of mapping the function over all recorded calls, "
-            "worker start-up included; speedup is against the serial loop.")
+    note = facts.trials_note(report)
     return _section("Measured configurations", table(facts.TRIAL_COLUMNS, rows, right=(1, 2, 3, 4, 5)) + "\n\n" + note)
 
 

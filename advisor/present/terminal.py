@@ -26,7 +26,7 @@ def verdict_line(rec: Recommendation) -> str:
 
 
 def trials_table(report: Report) -> Table:
-    table = Table(title="Measured configurations", title_justify="left")
+    table = Table(title="Measured configurations" + facts.measured_calls_note(report), title_justify="left")
     for column in ("executor", "workers", "chunk", "median", "spread", "speedup", "note"):
         table.add_column(column, justify="left" if column in ("executor", "note") else "right")
     ranked = sorted(report.trials, key=lambda t: (not t.ok, t.seconds or 0.0))
