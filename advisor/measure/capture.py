@@ -181,21 +181,17 @@ class Recorder:
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:
-                self._failed(call, started, exc)
+                call.error = f"{type(exc).__name__}: {exc}"
+                self._end(call, started)
                 raise
-            return self._returned(call, started, result)
+            # Inline, not a helper: this runs on every recorded call, and the call's clocks
+            # stop in _end, so each extra frame would be counted as the target's own time.
+            if self.record_items:
+                call.result = result
+            self._end(call, started)
+            return result
 
         return wrapper
-
-    def _failed(self, call: Call, started: Any, exc: BaseException) -> None:
-        call.error = f"{type(exc).__name__}: {exc}"
-        self._end(call, started)
-
-    def _returned(self, call: Call, started: Any, result: Any) -> Any:
-        if self.record_items:
-            call.result = result
-        self._end(call, started)
-        return result
 
     def _first_call_hook(self) -> None:
         """Run ``on_first_call`` once, before the first recorded call is timed."""
@@ -213,9 +209,15 @@ class Recorder:
             try:
                 result = await fn(*args, **kwargs)
             except BaseException as exc:
-                self._failed(call, started, exc)
+                call.error = f"{type(exc).__name__}: {exc}"
+                self._end(call, started)
                 raise
-            return self._returned(call, started, result)
+            # Inline, not a helper: this runs on every recorded call, and the call's clocks
+            # stop in _end, so each extra frame would be counted as the target's own time.
+            if self.record_items:
+                call.result = result
+            self._end(call, started)
+            return result
 
         return wrapper
 
