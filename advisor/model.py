@@ -247,6 +247,7 @@ class Measurement(_JsonMixin):
     # The BLAS the script had loaded: {"internal_api", "num_threads"}; {} if none (probes.blas_pool).
     blas: dict[str, Any] = field(default_factory=dict)
     sweep_seconds: float = 0.0
+    budget_s: float = 0.0  # what the sweep was allowed (0: not said)
     # With --dask: {"scheduler": "local" or an address, "runs": per Dask trial its
     # workers, chunksize, median seconds and phase times (startup_s, map_s)}.
     dask: dict[str, Any] = field(default_factory=dict)

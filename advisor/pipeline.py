@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import os
 import shutil
 from dataclasses import dataclass, field, replace
@@ -16,7 +15,6 @@ from typing import Any, Callable, Optional
 
 from . import executors
 from .errors import HostFailed, Interrupted, ScriptFailed, UsageError
-from .executors import dask_cluster
 from .machine import detect_machine
 from .measure.boundary import RunSpec
 from .measure.child_process import new_workdir, run_host
@@ -25,22 +23,9 @@ from .measure.target import with_speedups
 from .measure.user_script import check_syntax, read_script, require_function, top_level_functions
 from .model import Machine, Measurement, Report, Trial, Warning
 from .report_builder import build_report
+from .sweep.allowance import default_timeout, sweep_budget
 from .sweep.budget import SERIAL_BUDGET_SHARE
 
-# The default sweep budget scales with the loop being advised on: a few times its
-# serial time, so advice costs a small multiple of one run, within sensible bounds.
-# Longer loops are swept on a subset of their items (budget.subset_indices), so three
-# loop-times leave every configuration its repeats; the whole advice (two runs of the
-# script, one under scalene, the probes and the sweep) then costs about six times the
-# loop. Four loop-times (at least 3 s) cost a median 7.3x the loop over the bench's 28
-# workloads (bench/results, run 0754), three (at least 2 s) 6.6x over 29 (run 0929),
-# against a goal of 5x; loops under half a second lost most from the shorter budget.
-BUDGET_PER_LOOP_SECOND = 3.0
-MIN_DEFAULT_BUDGET_S = 2.0
-MAX_DEFAULT_BUDGET_S = 120.0
-# One trial may take a few times the serial loop (a badly chunked pool can be slower).
-TIMEOUT_PER_LOOP_SECOND = 4.0
-MIN_DEFAULT_TIMEOUT_S = 5.0
 # The first run of the script has no known duration; bound it generously.
 FIRST_RUN_TIMEOUT_S = 600.0
 # Later runs of the script: this many times the first run, plus the sweep, plus slack.
@@ -56,11 +41,6 @@ DEFAULT_EXECUTORS = executors.names(defaults_only=True)
 SUPPORTED_EXECUTORS = executors.names(installed_only=True)
 # Checking that a --dask scheduler answers gives up after this long (distributed's default is 30 s).
 DASK_CHECK_TIMEOUT_S = 10.0
-# With --dask and no --budget, the default budget grows by this many Dask trials (the
-# planner's two batchings), each a cluster start-up on top of the loop.
-DASK_TRIALS_IN_DEFAULT_BUDGET = 2
-
-
 @dataclass(frozen=True)
 class ProfileOptions:
     script: str
@@ -106,10 +86,8 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
         progress.stage("Locating the loop (call tree, scalene)")
         located = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir)
         calls, loop_s = located.calls, located.loop_seconds
-        budget = options.budget_s or (default_budget(loop_s, machine.usable_cpus)
-                                      + DASK_TRIALS_IN_DEFAULT_BUDGET * dask_trial_s(loop_s, dask_workers)
-                                      + what_if_trial_s(loop_s, machine.usable_cpus, options.cpus))
-        timeout = options.timeout_s or max(default_timeout(loop_s), 2 * dask_trial_s(loop_s, dask_workers))
+        budget = options.budget_s or sweep_budget(loop_s, machine.usable_cpus, dask_workers, options.cpus)
+        timeout = options.timeout_s or default_timeout(loop_s, dask_workers)
         progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
         guard = has_main_guard(tree)
         measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, guard, workdir,
@@ -119,8 +97,10 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
     report = build_report(machine, path, located, measurement, guard, loop_s, dask_target_s=options.target_seconds,
                           cpus=options.cpus)
     # What the sweep was allowed, next to what it took (timings.sweep_s): the budget is a
-    # ceiling that one trial in progress may overrun by at most its timeout.
-    return replace(report, timings={**report.timings, "budget_s": budget, "trial_timeout_s": timeout})
+    # ceiling that one trial in progress may overrun by at most its timeout. Without
+    # --budget, the measuring run set it again from the loop it recorded.
+    return replace(report, timings={**report.timings, "budget_s": measurement.budget_s or budget,
+                                    "trial_timeout_s": timeout})
 
 
 def dask_cluster_workers(address: Optional[str], usable_cpus: int) -> int:
@@ -144,39 +124,13 @@ def dask_cluster_workers(address: Optional[str], usable_cpus: int) -> int:
     return threads
 
 
-def default_budget(loop_s: float, usable_cpus: int = 2) -> float:
-    """A few times the loop, more where there are more worker counts to try.
-
-    The sweep's coarse pass doubles the workers up to the CPUs, so each doubling past two
-    CPUs adds a level per executor: on 16 CPUs the 2-CPU budget left most configurations
-    with one run, or none (bench on 16 CPUs: 3 s for http_fetch measured serial and one
-    pool). Half the budget again per doubling past 4 CPUs; 2 and 4 CPUs are unchanged.
-    """
-    levels = max(1.0, math.log2(max(1, usable_cpus)) / 2)
-    return min(MAX_DEFAULT_BUDGET_S, levels * max(MIN_DEFAULT_BUDGET_S, BUDGET_PER_LOOP_SECOND * loop_s))
 
 
-# Pool families the what-if predicts (analyse/what_if.MODELLED), each needing one trial here.
-WHAT_IF_FAMILIES = 2
 
 
-def what_if_trial_s(loop_s: float, usable_cpus: int, cpus: Optional[int]) -> float:
-    """Budget for the pool trials the what-if rests on where no pool can win (one CPU): a
-    pool of two there takes about one serial pass, and threads and processes each need
-    one. Without them a loop of six 0.24 s calls got a thread trial but no process pool,
-    and no prediction of the pool that gives 1.9x on two CPUs."""
-    return WHAT_IF_FAMILIES * loop_s if cpus and cpus >= 2 and usable_cpus < 2 else 0.0
 
 
-def default_timeout(loop_s: float) -> float:
-    return max(MIN_DEFAULT_TIMEOUT_S, TIMEOUT_PER_LOOP_SECOND * loop_s)
 
-
-def dask_trial_s(loop_s: float, dask_workers: int) -> float:
-    """A rough time for one Dask trial (0 without Dask): cluster start-up and shut-down, plus the loop."""
-    if not dask_workers:
-        return 0.0
-    return dask_cluster.startup_estimate_s(dask_workers) + loop_s
 
 
 def sample_every(calls: int, loop_s: float, budget_s: float) -> int:
@@ -200,7 +154,8 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
     spec = RunSpec(
         "capture", str(path), argv, function=located.function.name,
         is_coroutine=located.function.is_coroutine, expected_calls=calls,
-        budget_s=budget, timeout_s=timeout, usable_cpus=machine.usable_cpus,
+        budget_s=budget, budget_from_loop=options.budget_s is None, timeout_s=timeout,
+        usable_cpus=machine.usable_cpus,
         executors=swept_executors(options.executors, located.user_pool), start_method="fork",
         l2_bytes=machine.caches.l2_bytes,
         folders=sorted({os.getcwd(), str(path.parent)}), progress=str(progress_file),

@@ -9,13 +9,13 @@ from hypothesis import strategies as st
 from advisor.cli.main import main
 from advisor.errors import UsageError
 from advisor.executors import names as executor_names
-from advisor.pipeline import (
+from advisor.pipeline import SUPPORTED_EXECUTORS, require_executors
+from advisor.sweep.allowance import (
     MAX_DEFAULT_BUDGET_S,
     MIN_DEFAULT_BUDGET_S,
-    SUPPORTED_EXECUTORS,
     default_budget,
     default_timeout,
-    require_executors,
+    recorded_budget,
 )
 
 EXECUTORS = executor_names()
@@ -78,3 +78,14 @@ def test_interpreters_executor_follows_the_interpreter() -> None:
 
     assert require_executors(["serial", "interpreters"]) == ("serial", "interpreters")
     assert run_interpreters(abs, [-1, -2, 3], 2) == [1, 2, 3]
+
+
+@given(st.floats(min_value=0.1, max_value=200.0), st.floats(min_value=0.0, max_value=100.0))
+def test_the_recorded_budget_follows_the_recorded_loop_and_never_passes_the_ceiling(ceiling: float,
+                                                                                    loop_s: float) -> None:
+    budget = recorded_budget(ceiling, loop_s, 2)
+    assert budget <= ceiling
+    if loop_s > 0:
+        assert budget == min(ceiling, default_budget(loop_s, 2))
+    else:
+        assert budget == ceiling  # nothing recorded: the parent's budget stands

@@ -41,8 +41,8 @@ def tune_recorded(fn: types.FunctionType, recorder: Recorder, *, budget: Optiona
     from ..measure.locate import Located
     from ..measure.target import measure_target
     from ..measure.user_script import FunctionDef
-    from ..pipeline import default_budget, default_timeout
     from ..report_builder import build_report
+    from ..sweep.allowance import default_budget, default_timeout
     from ..sweep.runner import SweepOptions
 
     machine = detect_machine()

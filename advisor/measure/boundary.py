@@ -28,6 +28,9 @@ class RunSpec(_JsonMixin):
     is_coroutine: bool = False
     expected_calls: int = 0
     budget_s: float = 0.0
+    # No --budget: the child sets the budget again from the loop it records (at most budget_s;
+    # see sweep/allowance.recorded_budget).
+    budget_from_loop: bool = False
     timeout_s: float = 0.0
     usable_cpus: int = 1
     executors: list[str] = field(default_factory=list)

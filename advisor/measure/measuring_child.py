@@ -266,10 +266,15 @@ def _sweep(spec: RunSpec, recorder: Any, late: bool = False,
            measured_from: str = "last call") -> dict[str, Any]:
     from dataclasses import replace
 
+    from ..sweep.allowance import recorded_budget
     from ..sweep.runner import SweepOptions
     from .target import measure_target
 
-    options = SweepOptions(budget_s=spec.budget_s, trial_timeout_s=spec.timeout_s,
+    budget = spec.budget_s
+    if spec.budget_from_loop:
+        budget = recorded_budget(spec.budget_s, recorder.wall_total, spec.usable_cpus, spec.dask_workers,
+                                 spec.what_if_cpus)
+    options = SweepOptions(budget_s=budget, trial_timeout_s=spec.timeout_s,
                            executors=spec.executors, usable_cpus=spec.usable_cpus,
                            start_method=spec.start_method, folders=spec.folders,
                            main_guard=spec.main_guard, dask=spec.dask,

@@ -319,6 +319,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
         overheads=facts.overheads, trials=trials, warnings=warnings, blas=facts.blas,
         exclusions=exclusions_for(sweep, recorder, name, problem),
         errors=max(recorder.errors_total, sum(1 for c in recorder.calls if c.error)), sweep_seconds=time.monotonic() - started,
+        budget_s=options.budget_s,
         dask={"scheduler": options.dask, "runs": sweep.dask_runs} if options.dask else {},
         item_seconds=[round(w, 9) for w in durations_for(subject.walls, min(len(subject.walls), ITEM_SAMPLE))],
         other_threads=list(recorder.other_threads))
