@@ -496,3 +496,17 @@ class TestSimulatedMap:
                         walls=walls, usable_cpus=2)
         picks = space.chunk_candidates(load, 2)
         assert min(picks) <= 2 and 17 not in picks
+
+
+def test_the_users_own_pool_is_compared_even_when_it_was_not_among_the_projected_finalists():
+    from advisor.analyse.recommend import with_user_pool
+    from advisor.model import Recommendation
+
+    serial = dataclasses.replace(trial("serial", 0.004), projected_seconds=0.016)
+    threads = dataclasses.replace(trial("threads", 0.006, 2, 1250), projected_seconds=0.02)
+    mine = trial("processes", 0.25, 8, 1)  # far behind: never projected
+    pool = {"method": "Pool.map", "executor": "processes", "workers": 8, "chunksize": 1}
+    rec = with_user_pool(Recommendation("serial", 1, None, None, 1.0, "Stay serial."), [serial, threads, mine],
+                         pool, items=20_000, items_measured=5_000)
+    # Its subset time scaled to the whole loop (4x), beside serial's projected time.
+    assert "Your Pool(8), chunksize 1, as the script maps it: 1 s against 0.016 s serial (62.5x slower)." in rec.reason

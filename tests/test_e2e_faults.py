@@ -91,11 +91,12 @@ def test_sigint_part_way_stops_everything(tmp_path: Path) -> None:
     proc = subprocess.Popen([*PARADVISE, "profile", str(SCRIPTS / "long_loop.py"), "--budget", "120",
                              "--json", str(out)],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Wait until the script is being measured (the capture pass has started its host).
+    # Wait until the script is being measured (the capture pass has started its host), then
+    # past its recording of the loop (about 2 s), into the sweep, which takes well over 10 s.
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(leftovers("long_loop.py")) < 1:
+    while time.monotonic() < deadline and len(leftovers("advisor.measure.measuring_child")) < 1:
         time.sleep(0.1)
-    time.sleep(8)
+    time.sleep(4)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=30)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import replace
 
 from advisor.analyse import space
 from advisor.model import Trial
 from advisor.sweep.budget import REPEATS
+from advisor.sweep.rounds import can_win_projected, fixed_cost_bound
 from advisor.sweep.runner import HOPELESS, HOPELESS_FLOOR_S, Facts, Sweep, SweepOptions
 from advisor.sweep.subject import Subject
 
@@ -106,13 +108,15 @@ def test_a_run_far_slower_than_predicted_gets_no_more_runs_than_the_budget_allow
     assert len(s.measure(space.Config("threads", 2), 0.001, 1).repeats) == REPEATS
 
 
-def test_only_start_methods_whose_pool_start_up_was_measured_are_tried():
+def test_only_start_methods_whose_pool_start_up_was_measured_shorter_are_tried():
     s = sweep(100, 100)
-    s.trials = [timed("serial", 1, [0.2]), Trial("processes", 2, 4, "fork", 0.1, None, True,
+    s.trials = [timed("serial", 1, [0.2]), Trial("processes", 2, 4, "spawn", 0.1, None, True,
                                                  repeats=[0.1], results_match=True)]
-    measured = Facts(1.0, None, {"start_fork_s": 0.02, "start_spawn_s": 0.2})
-    assert [c.start_method for c in s.other_start_methods(measured)] == ["spawn"]
-    assert s.other_start_methods(Facts(1.0, None, {"start_fork_s": 0.02})) == []
+    measured = Facts(1.0, None, {"start_fork_s": 0.02, "start_spawn_s": 0.2, "start_forkserver_s": 0.3})
+    assert [c.start_method for c in s.other_start_methods(measured)] == ["fork"]  # forkserver starts slower
+    assert s.other_start_methods(Facts(1.0, None, {"start_spawn_s": 0.2})) == []  # fork not measured
+    s.trials[1] = replace(s.trials[1], start_method="fork")
+    assert s.other_start_methods(measured) == []  # both start slower than fork: they could only tie
 
 
 def test_an_executor_far_behind_the_fastest_gets_no_more_of_the_plan():
@@ -122,3 +126,31 @@ def test_an_executor_far_behind_the_fastest_gets_no_more_of_the_plan():
     assert not s.far_behind("threads") and not s.far_behind("asyncio")  # asyncio: not measured yet
     s.trials.append(timed("processes", 4, [0.15]))  # within 2x now
     assert not s.far_behind("processes")
+
+
+def test_a_finalist_that_cannot_overtake_even_with_all_its_fixed_cost_repaid_is_not_projected():
+    overheads = {"thread_task_s": 1e-5, "start_fork_s": 0.01, "process_task_s": 2e-5}
+    walls = [1e-3] * 100
+    threads = timed("threads", 2, [0.56])  # GIL-bound: serial's time
+    processes = Trial("processes", 2, 8, "fork", 0.25, None, True, repeats=[0.25], results_match=True)
+    # threads: at most 2 x 2 x 10 us start-up and one 1 ms item; 0.56 s less that is over 0.25 s.
+    assert fixed_cost_bound(threads, overheads, walls) == 2 * 2e-5 + 1e-3
+    assert not can_win_projected(threads, 0.25, overheads, walls)
+    assert can_win_projected(threads, 0.5595, overheads, walls)
+    # processes: 2 x (10 ms + 2 x 20 us) start-up and a chunk of 8 items.
+    assert abs(fixed_cost_bound(processes, overheads, walls) - (2 * 0.01004 + 8e-3)) < 1e-12
+    # An executor that gives no bound is always projected; so is one the probes did not measure.
+    assert can_win_projected(timed("asyncio", 8, [9.0]), 0.25, overheads, walls)
+    assert can_win_projected(threads, 0.25, {}, walls)
+
+
+def test_the_projection_leaves_out_a_finalist_that_cannot_win():
+    s = sweep(1000, 10_000)
+    s.overheads = {"thread_task_s": 1e-5}
+    s.options = replace(s.options, executors=["threads", "asyncio"])
+    s.trials = [timed("serial", 1, [0.004, 0.004]), timed("asyncio", 2, [0.003]), timed("threads", 2, [0.009])]
+    s.subject.walls = [4e-6] * 1000
+    s.project()
+    serial, first, slow = s.trials
+    assert first.projected_seconds is not None and serial.projected_seconds is not None
+    assert slow.projected_seconds is None and len(slow.repeats) == 1  # not re-timed either

@@ -194,10 +194,17 @@ def with_user_pool(rec: Recommendation, trials: list[Trial], pool: Optional[dict
     else:
         chunk = f", chunksize {pool['chunksize']}" if pool.get("chunksize") else ""
         label = f"{pool['method'].split('.')[0]}({pool['workers']}){chunk}"
-    trials, _, _ = whole_loop_trials(trials, items, items_measured)
-    mine = next((t for t in trials if t.executor == pool["executor"] and t.workers == pool["workers"]
-                 and (t.chunksize or 1) == (pool.get("chunksize") or 1) and not t.blas_threads), None)
-    serial = next((t for t in trials if t.executor == "serial" and t.ok and t.seconds), None)
+    def own(among: list[Trial]) -> Optional[Trial]:
+        return next((t for t in among if t.executor == pool["executor"] and t.workers == pool["workers"]
+                     and (t.chunksize or 1) == (pool.get("chunksize") or 1) and not t.blas_threads), None)
+
+    whole, projected, _ = whole_loop_trials(trials, items, items_measured)
+    mine = own(whole)
+    if mine is None and projected and own(trials) is not None:
+        # Not among the projected finalists (it could not win): its subset time scaled in
+        # proportion. That scales its fixed cost too, so its whole-loop time is at most this.
+        mine = scaled_trials([own(trials)], items / max(1, items_measured))[0]  # type: ignore[list-item]
+    serial = next((t for t in whole if t.executor == "serial" and t.ok and t.seconds), None)
     if mine is None or serial is None:
         return replace(rec, reason=rec.reason + f" Your {label} could not be timed here.")
     if not mine.ok or not mine.seconds:

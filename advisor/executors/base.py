@@ -98,6 +98,10 @@ class Executor:
     forked_trampoline: bool = False
     chunks: bool = False  # hands items over in chunks when given a chunksize
     warm: Optional[WarmPools] = None  # @advise can keep one open
+    # The most the pool's start-up and hand-overs can cost, from the probes' overheads
+    # ({"start_fork_s", "thread_task_s", ...}) and the configuration; None where the probes
+    # measured nothing that bounds it (see sweep/rounds.fixed_cost_bound).
+    start_up_s: Optional[Callable[[dict[str, float], "Config"], Optional[float]]] = None
 
 
 def chunks_of(items: list[Any], size: int) -> list[list[Any]]:

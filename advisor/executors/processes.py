@@ -105,7 +105,13 @@ def _close(pool: multiprocessing.pool.Pool) -> None:
     pool.join()
 
 
-EXECUTOR = Executor("processes", "processes", run, code, configs=configs, predict=predict,
+def start_up_s(overheads: dict[str, float], config: Config) -> Optional[float]:
+    """The probed pool start-up for the configuration's start method, and a first task per worker."""
+    start = overheads.get(f"start_{config.start_method or 'fork'}_s")
+    return None if start is None else start + config.workers * overheads.get("process_task_s", 0.0)
+
+
+EXECUTOR = Executor("processes", "processes", run, code, configs=configs, predict=predict, start_up_s=start_up_s,
                     preload=("multiprocessing.popen_fork", "multiprocessing.queues", "multiprocessing.synchronize",
                              "multiprocessing.popen_spawn_posix", "multiprocessing.popen_forkserver"),
                     default=True, simplicity=4, colour="#ff7f0e", needs_main_guard=True,

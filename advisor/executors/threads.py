@@ -88,6 +88,12 @@ def _close(pool: concurrent.futures.ThreadPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-EXECUTOR = Executor("threads", "threads", run, code, configs=configs, predict=predict,
+def start_up_s(overheads: dict[str, float], config: Config) -> Optional[float]:
+    """Starting a thread costs about as much as handing it a task (thread_task_s): one each."""
+    task = overheads.get("thread_task_s")
+    return None if task is None else config.workers * task
+
+
+EXECUTOR = Executor("threads", "threads", run, code, configs=configs, predict=predict, start_up_s=start_up_s,
                     preload=("concurrent.futures.thread",), default=True, simplicity=2, colour="#1f77b4",
                     chunks=True, warm=WarmPools(_open, map_on, _close))

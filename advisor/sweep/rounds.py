@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from ..analyse import space
+from ..executors import REGISTRY
 from .budget import (
     REPEATS,
     config_of,
@@ -39,6 +40,35 @@ PROJECTION_FROM_RATIO = 1.5  # whole loop / subset; below it, proportion is clos
 # one more configuration.
 PROJECTION_RESERVE = 0.3
 PROJECTION_MIN_ITEMS = 128  # fewer: an eighth of them is too few to tell fixed costs apart
+# The probes time one pool start-up each; a bound built on one measurement takes twice it.
+START_UP_JITTER = 2.0
+
+
+def fixed_cost_bound(trial: Any, overheads: dict[str, float], walls: list[float]) -> Optional[float]:
+    """The most a configuration's fixed cost can be: its pool's start-up and hand-overs (as the
+    executor bounds them from the probes), and the wait for its last chunk (the longest
+    recorded items, a chunk of them). None where the executor gives no bound."""
+    start_up = REGISTRY[trial.executor].start_up_s if trial.executor in REGISTRY else None
+    bound = start_up(overheads, config_of(trial)) if start_up else None
+    if bound is None:
+        return None
+    chunk = max(1, trial.chunksize or 1)
+    last_chunk = sum(sorted(walls, reverse=True)[:chunk])
+    return START_UP_JITTER * bound + last_chunk
+
+
+def can_win_projected(trial: Any, reference_s: float, overheads: dict[str, float], walls: list[float]) -> bool:
+    """Whether projecting ``trial`` to the whole loop could make it faster than a trial that took
+    ``reference_s`` on the subset.
+
+    A projection is ``fixed + (seconds - fixed) * total / n`` with total >= n, so it is at
+    most the time scaled in proportion, and at least ``(seconds - fixed)`` so scaled: a
+    trial whose time less the most its fixed cost can be is still over the reference's
+    cannot overtake it (sorted_key: two threads on work that holds the GIL, 0.56 s
+    against 0.25 s for processes, were projected at the cost of a whole round).
+    """
+    bound = fixed_cost_bound(trial, overheads, walls)
+    return bound is None or (trial.seconds or 0.0) - bound < reference_s
 
 
 class ClosingRounds:
@@ -46,6 +76,7 @@ class ClosingRounds:
 
     trials: list[Any]
     subject: Any
+    overheads: dict[str, float]  # the probes' (Facts.overheads)
     clock: Any
     left: Any  # () -> seconds of budget left for trials
     _time_into: Any  # (config, items or None, into) -> whether the run succeeded
@@ -123,11 +154,16 @@ class ClosingRounds:
         for i in done:
             fastest.setdefault(self.trials[i].executor, i)
         finalists = []  # (trial index, its configuration, the smaller list of items)
+        # The fastest of serial and the first finalist: every later one must be able to beat it.
+        reference_s = self.trials[serial].seconds or 0.0
         for executor, index in fastest.items():
             t = self.trials[index]
             m = second_size(n, t.workers, t.chunksize)
             if executor == "serial" or executor in excluded or m < 1:
                 continue  # m < 1: one round of chunks or less, nothing steady to scale
+            if finalists and not can_win_projected(t, reference_s, self.overheads, self.subject.walls):
+                continue
+            reference_s = min(reference_s, t.seconds or 0.0)
             finalists.append((index, config_of(t), [self.subject.items[i] for i in spread_indices(n, m)]))
         finalists = finalists[:PROJECTION_FINALISTS]
         # One round: serial, then each finalist on the subset and on the smaller list

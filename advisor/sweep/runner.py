@@ -19,12 +19,15 @@ from ..model import Trial, Warning
 from .budget import Clock, config_of, mad, repeats_for
 from .checks import TrialChecks, Unsafe
 from .isolate import Outcome, run_isolated
-from .rounds import PREDICTION_MARGIN, PROJECTION_RESERVE, SETTLE_RESERVE, ClosingRounds
+from .rounds import CONTENDER_MARGIN, PREDICTION_MARGIN, PROJECTION_RESERVE, SETTLE_RESERVE, ClosingRounds
 from .subject import Subject
 
-# A first timing this many times the best so far is not repeated: noise of that size
-# would make every measurement meaningless.
-CLEARLY_SLOWER = 1.5
+# A first timing over the contenders' margin (rounds.CONTENDER_MARGIN, 1.15x the best so
+# far) is not repeated: settle() brings every configuration within that margin of the
+# final best up to its repeats, so a repeat here could only matter for one that is no
+# contender. Repeats of runs 16-27% behind (a forkserver pool, a chunk twice too large)
+# were a tenth of a 6 s sweep.
+CLEARLY_SLOWER = CONTENDER_MARGIN
 # A run this many times longer than the fastest so far (in whole-loop terms, see
 # Sweep.cutoff_s) cannot win, and is stopped there rather than at the trial timeout: a
 # process pool of OpenBLAS callers spinning on two cores took 3.2 s against serial's
@@ -83,6 +86,7 @@ class Sweep(TrialChecks, ClosingRounds):
         self.unsafe: dict[str, Unsafe] = {}
         # Per Dask trial: its configuration and median phase times (see executors/dask_cluster.DASK_PHASES).
         self.dask_runs: list[dict[str, Any]] = []
+        self.overheads: dict[str, float] = {}  # the probes' pool start-up and hand-over costs (set by run)
         self.clock = clock or Clock(options.budget_s)
         # Budget the coarse and refining passes leave for settling the contenders and for
         # the projections (see settle() and project()).
@@ -90,14 +94,14 @@ class Sweep(TrialChecks, ClosingRounds):
         self.reserve_s = self.projection_reserve_s + SETTLE_RESERVE * options.budget_s
 
     # -- one configuration ---------------------------------------------------------
-    def measure(self, config: space.Config, estimate_s: float, configs_left: int) -> Trial:
+    def measure(self, config: space.Config, estimate_s: float, configs_left: int, cut_short: bool = True) -> Trial:
         reps = repeats_for(estimate_s, self.left(), configs_left)
         seconds: list[float] = []
         phases: list[dict[str, float]] = []
         results_match: Optional[bool] = None
         # Dask trials are not cut short: a cluster's start-up makes them lose on one machine,
         # and they are measured to project Dask beyond it (see dask_projection).
-        timeout = self.options.trial_timeout_s if config.executor == "dask" else self.cutoff_s()
+        timeout = self.options.trial_timeout_s if config.executor == "dask" or not cut_short else self.cutoff_s()
         for rep in range(reps):
             if rep == 1:
                 # The prediction can be far off (a pool of 30 threads on a server that
@@ -175,6 +179,7 @@ class Sweep(TrialChecks, ClosingRounds):
         on_trial(serial)
         if not serial.ok or serial.seconds is None:
             return self.trials
+        self.overheads = dict(facts.overheads)
         load = facts.workload(self.subject, serial.seconds, self.options)
         planned = self.blas_limited_first(space.plan(load, self.options.executors, self.options.start_method), facts)
         self.time_user_pool(serial.seconds, len(planned), on_trial)
@@ -219,13 +224,16 @@ class Sweep(TrialChecks, ClosingRounds):
 
     def time_user_pool(self, serial_s: float, configs_left: int, on_trial: Callable[[Trial], None]) -> None:
         """The script's own configuration, measured before the plan: whatever else fits, the
-        advice must say how it compares (one run is enough to show a 100x mistake)."""
+        advice must say how it compares (one run is enough to show a 100x mistake). It runs to
+        its end, not to the hopeless cutoff: the advice quotes its time (a Pool(8) of 20,000
+        tiny calls took 0.2-0.5 s against a 0.5 s cutoff, and was timed in some runs only)."""
         config = self.user_pool_config()
         if config is None:
             return
         pool = self.options.user_pool or {}
         share = len(self.subject.items) / max(1, int(pool.get("items") or 1))
-        trial = self.measure(config, float(pool.get("seconds") or serial_s) * share, configs_left + 1)
+        trial = self.measure(config, float(pool.get("seconds") or serial_s) * share, configs_left + 1,
+                             cut_short=False)
         self.trials.append(trial)
         on_trial(trial)
 
@@ -350,17 +358,27 @@ class Sweep(TrialChecks, ClosingRounds):
 
     def other_start_methods(self, facts: Optional["Facts"] = None) -> list[space.Config]:
         """The fastest process configuration again, under the other start methods whose
-        pool start-up the probes measured (one that never answered there would here too)."""
+        pool start-up the probes measured to be shorter than its own.
+
+        The same pool under another start method runs the same workers on the same pickled
+        items; what differs is the start-up, which the probes time for each method (one
+        that never answered there would here too). A method whose start-up is longer can
+        only tie with the faster one, and ties go to fork, the simplest: timing it changed
+        no advice and took two trials of every sweep of process pools.
+        """
         if not self.options.main_guard or self.subject.is_coroutine:
             return []
         done = [t for t in self.trials if t.executor == "processes" and t.ok and t.results_match is not False]
         if not done:
             return []
         best = min(done, key=lambda t: t.seconds or 0.0)
+        overheads = facts.overheads if facts is not None else {}
+        own = overheads.get(f"start_{best.start_method or 'fork'}_s")
         return [space.Config("processes", best.workers, best.chunksize, method)
                 for method in self.options.start_methods if method != best.start_method
                 and method in multiprocessing.get_all_start_methods()
-                and (facts is None or f"start_{method}_s" in facts.overheads)]
+                and f"start_{method}_s" in overheads
+                and (own is None or overheads[f"start_{method}_s"] < own)]
 
 
 def scaled_walls(walls: list[float], serial_s: float) -> tuple[float, ...]:

@@ -6,7 +6,7 @@ def work(n):
 
 
 def main():
-    print(sum(work(300_000) for _ in range(40)))
+    print(sum(work(300_000) for _ in range(60)))
 
 
 if __name__ == "__main__":
