@@ -191,6 +191,12 @@ class TestRecommend:
         assert rec.expected_speedup == pytest.approx(1.0 / 0.255, abs=1e-3)
         assert "simplest" in rec.reason
 
+    def test_among_tied_chunk_sizes_no_chunk_is_simplest_and_otherwise_the_faster_wins(self):
+        trials = [trial("serial", 1.0), trial("processes", 0.160, 2, 30), trial("processes", 0.157, 2, 64)]
+        assert recommend(trials, CPU, {}, 0.01).chunksize == 64  # neither is simpler: the faster
+        trials.append(trial("processes", 0.161, 2, 1))
+        assert recommend(trials, CPU, {}, 0.01).chunksize == 1  # no chunk size to write: simplest
+
     def test_tie_within_three_percent_goes_to_threads_before_processes(self):
         trials = [trial("serial", 1.0), trial("processes", 0.50, 2, 1), trial("threads", 0.51, 4)]
         rec = recommend(trials, CPU, {}, 0.01)
