@@ -496,6 +496,13 @@ class TestSimulatedMap:
         walls = (1e-6,) * 10_000
         assert space.simulate_map(walls, 2, 1000, 1e-4) < space.simulate_map(walls, 2, 1, 1e-4)
 
+    def test_pool_maps_own_chunk_size_is_always_a_candidate(self):
+        # Even items the simulation would hand out one by one: the default is still measured.
+        walls = (2.7e-4,) * 900
+        load = workload(items=len(walls), per_call_s=2.7e-4, process_task_s=1.8e-5, walls=walls, usable_cpus=2)
+        picks = space.chunk_candidates(load, 2)
+        assert 113 in picks and len(picks) <= 3  # ceil(900 / (4 x 2)), as Pool.map picks it
+
     def test_planner_picks_small_chunks_for_clustered_expensive_items(self):
         walls = (0.01,) * 30 + (0.5,) * 4
         load = workload(items=len(walls), per_call_s=sum(walls) / len(walls), process_task_s=2e-5,
