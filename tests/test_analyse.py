@@ -193,7 +193,9 @@ class TestRecommend:
 
     def test_among_tied_chunk_sizes_no_chunk_is_simplest_and_otherwise_the_faster_wins(self):
         trials = [trial("serial", 1.0), trial("processes", 0.160, 2, 30), trial("processes", 0.157, 2, 64)]
-        assert recommend(trials, CPU, {}, 0.01).chunksize == 64  # neither is simpler: the faster
+        rec = recommend(trials, CPU, {}, 0.01)
+        assert rec.chunksize == 64  # neither is simpler: the faster
+        assert "none is simpler than this one, the fastest" in rec.reason and "this is the simplest" not in rec.reason
         trials.append(trial("processes", 0.161, 2, 1))
         assert recommend(trials, CPU, {}, 0.01).chunksize == 1  # no chunk size to write: simplest
 

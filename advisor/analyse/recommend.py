@@ -141,7 +141,9 @@ def _recommend(trials: list[Trial], classification: Classification,
     speedup = _speedup(serial, choice)
     note = ""
     if len(tied) > 1:
-        note = f" {len(tied) - 1} other configuration(s) measured within noise of it; this is the simplest."
+        # Ties go to the simplest; among equally simple ones, to the fastest (see _simplicity).
+        which = "none is simpler than this one, the fastest" if choice is best_parallel else "this is the simplest"
+        note = f" {len(tied) - 1} other configuration(s) measured within noise of it; {which}."
     reason = (f"{choice.label} measured {speedup:.2f}x faster than the serial loop "
               f"({serial.seconds:.3g} s -> {choice.seconds:.3g} s) because {classification.explanation}."
               + note)
