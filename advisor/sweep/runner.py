@@ -356,7 +356,7 @@ class Sweep(TrialChecks, ClosingRounds):
                 out.insert(0, (space.Config(c.executor, c.workers, c.chunksize, c.start_method, 1), fastest))
         return out
 
-    def other_start_methods(self, facts: Optional["Facts"] = None) -> list[space.Config]:
+    def other_start_methods(self, facts: "Facts") -> list[space.Config]:
         """The fastest process configuration again, under the other start methods whose
         pool start-up the probes measured to be shorter than its own.
 
@@ -372,7 +372,7 @@ class Sweep(TrialChecks, ClosingRounds):
         if not done:
             return []
         best = min(done, key=lambda t: t.seconds or 0.0)
-        overheads = facts.overheads if facts is not None else {}
+        overheads = facts.overheads
         own = overheads.get(f"start_{best.start_method or 'fork'}_s")
         return [space.Config("processes", best.workers, best.chunksize, method)
                 for method in self.options.start_methods if method != best.start_method
