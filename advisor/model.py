@@ -256,6 +256,9 @@ class Measurement(_JsonMixin):
     item_seconds: list[float] = field(default_factory=list)
     # The script's other threads alive when the loop began; the trials ran without them.
     other_threads: list[str] = field(default_factory=list)
+    # The calls' CPU time split into python / native / system percent, sampled while they
+    # were recorded (measure/cpu_split.py); {} where it was not.
+    cpu_split: dict[str, float] = field(default_factory=dict)
 
     @property
     def typical_call_seconds(self) -> float:

@@ -52,6 +52,7 @@ class ProfileOptions:
     dask: Optional[str] = None  # "local" or a scheduler address
     target_seconds: Optional[float] = None  # for the Dask cluster-size projection
     cpus: Optional[int] = None  # --cpus: add the what-if for a machine with this many usable CPUs
+    scalene: bool = False  # --scalene: locate under scalene, for its CPU split of every function
 
 
 @dataclass
@@ -83,8 +84,8 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
     dask_workers = dask_cluster_workers(options.dask, machine.usable_cpus) if "dask" in options.executors else 0
     workdir = new_workdir()
     try:
-        progress.stage("Locating the loop (call tree, scalene)")
-        located = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir)
+        progress.stage("Locating the loop (call tree, scalene)" if options.scalene else "Locating the loop (call tree)")
+        located = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir, options.scalene)
         calls, loop_s = located.calls, located.loop_seconds
         budget = options.budget_s or sweep_budget(loop_s, machine.usable_cpus, dask_workers, options.cpus)
         timeout = options.timeout_s or default_timeout(loop_s, dask_workers)

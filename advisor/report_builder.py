@@ -39,14 +39,17 @@ TOO_SHORT_S = 0.02
 def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
                  main_guard: bool, loop_s: float, dask_target_s: Optional[float] = None,
                  cpus: Optional[int] = None) -> Report:
+    # The split of the target's CPU time: scalene's, from a locate run under it (--scalene),
+    # else sampled while the measuring run recorded the calls.
+    profile = dict(located.profile) or dict(m.cpu_split)
     target = Target(
         name=located.function.name, file=str(path), line=located.function.line, calls=m.items,
         per_call_seconds=m.typical_call_seconds, is_coroutine=located.function.is_coroutine,
-        located_by=located.located_by, profile=dict(located.profile),
+        located_by=located.located_by, profile=profile,
         per_call_spread_seconds=m.per_call["mad"], script_seconds=located.script_seconds,
         call_site=located.call_site, candidates=list(located.candidates), kind=located.function.kind,
         is_generator=located.function.is_generator, user_pool=located.user_pool)
-    classification = classify(m, machine.caches, located.profile)
+    classification = classify(m, machine.caches, profile)
     recommendation = recommend(m.trials, classification, m.exclusions, m.typical_call_seconds,
                                m.items, m.items_measured)
     recommendation = with_user_pool(recommendation, m.trials, located.user_pool, m.items, m.items_measured)

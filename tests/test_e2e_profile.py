@@ -103,6 +103,8 @@ def test_cpu_bound_gets_processes(cpu_report: dict[str, Any]) -> None:
     assert cpu_report["target"]["name"] == "count_primes"
     assert cpu_report["target"]["calls"] == 24
     assert cpu_report["classification"]["kind"] == "cpu-bound"
+    # Trial division in pure Python: the measuring run's sampled split says so.
+    assert cpu_report["target"]["profile"]["python_percent"] > 50
     # Threads cannot help work that holds the GIL. Processes or serial is what the report's
     # own trials decide (assert_consistent): on a machine where another program keeps a CPU
     # busy, two processes may measure under the 1.15x bar, and the report says the machine was busy.
@@ -151,6 +153,13 @@ def test_numpy_on_big_arrays_gets_threads(tmp_path_factory: pytest.TempPathFacto
         assert best < 1.3 or "busy-machine" in codes or "unstable-measurements" in codes
     # Trials ran from the process as the loop began, with the script's own arrays.
     assert report["data"]["measured_from"] == "loop start"
+
+
+def test_scalene_gives_its_own_split_when_asked(tmp_path_factory: pytest.TempPathFactory) -> None:
+    report = profile_sample("hashing", tmp_path_factory, "--scalene", "--budget", "2")
+    assert_consistent(report)
+    assert "core_utilization" in report["target"]["profile"]  # scalene's row, not the sampled split
+    assert report["target"]["profile"]["native_percent"] > report["target"]["profile"]["python_percent"]
 
 
 def test_local_http_server_is_io_bound(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -84,5 +84,14 @@ def _verdict(m: Measurement, per_call: float, task_cost: float, gil_speedup: Opt
         return "gil-releasing", (
             f"threads ran the calls {gil_speedup:.2f}x as fast as one thread: the work releases the GIL"
         )
-    probe = f"two threads ran them {gil_speedup:.2f}x as fast as one" if gil_speedup else "no thread probe"
-    return "cpu-bound", f"the calls keep a CPU busy {m.cpu_ratio:.0%} of the time and {probe}: the GIL serializes threads"
+    bound = (m.gil_probe or {}).get("bound")
+    if gil_speedup:
+        probe = f"two threads ran them {gil_speedup:.2f}x as fast as one"
+    elif bound:
+        held = (m.gil_probe or {}).get("gil_held_share", 0.0)
+        probe = (f"Python bytecode, which holds the GIL, ran {held:.0%} of their time, so two threads could "
+                 f"run them at most {bound:.2f}x as fast as one")
+    else:
+        probe = "no thread probe"
+    return "cpu-bound", (f"the calls keep a CPU busy {m.cpu_ratio:.0%} of the time and {probe}: "
+                         "the GIL serializes threads")

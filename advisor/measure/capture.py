@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import state
+from .cpu_split import CpuSplit
 
 
 @dataclass
@@ -146,6 +147,11 @@ class Recorder:
     # The script's other threads alive at the first call (a server, a progress bar): the
     # trials run in forked copies, where only the calling thread exists.
     other_threads: list[str] = field(default_factory=list)
+    # Sample the calls' Python / native / system split of CPU time (see cpu_split.py):
+    # the measuring run does; the @advise decorator, in the user's own process, does not.
+    split_cpu: bool = False
+    cpu_split: dict[str, float] = field(default_factory=dict)
+    _sampler: Optional[CpuSplit] = None
     _depth: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -304,6 +310,9 @@ class Recorder:
                                   and not t.name.startswith(OWN_THREADS) and not _pool_machinery(t)]
             asyncio = sys.modules.get("asyncio")
             self.in_event_loop = asyncio is not None and asyncio._get_running_loop() is not None
+            if self.split_cpu:
+                self._sampler = CpuSplit(self.in_call)
+                self._sampler.start()
         snapshot = None
         if self.record_items and self.pickle_error is None:
             try:
@@ -337,6 +346,10 @@ class Recorder:
     def finish(self) -> None:
         """Run ``on_complete`` once (at the last expected call, or at script exit)."""
         self.completed = True
+        if self._sampler is not None:
+            self._sampler.stop()
+            self.cpu_split = self._sampler.percents()
+            self._sampler = None
         if self._sched_start is not None:
             self.span_s = time.perf_counter() - self._sched_start[0]
             self.runqueue_wait_s = max(0.0, runqueue_wait() - self._sched_start[1])

@@ -1,8 +1,8 @@
 """Which loop dominates the script's run time, and which function does it call?
 
-One run of the script under scalene (for the Python / native / system split) that also
-counts and times the calls of every function of the script and of the user's own
-modules, with the call tree between them (``counting.py``). The target is the
+One run of the script that counts and times the calls of every function of the script
+and of the user's own modules, with the call tree between them (``counting.py``); with
+``--scalene`` that run is under scalene too, for its per-function CPU split. The target is the
 outermost function the script calls repeatedly from one place whose calls dominate
 the run: the unit of work of the user's loop, not a helper called inside it.
 ``--function`` names the target directly.
@@ -252,14 +252,20 @@ def with_nested(script: Path, functions: dict[str, FunctionDef]) -> dict[str, Fu
 
 
 def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wanted: Optional[str],
-           timeout: float, workdir: Path) -> Located:
+           timeout: float, workdir: Path, scalene: bool = False) -> Located:
     """Find the loop's function among the script's functions (nested ones, named lambdas
-    and methods included) and those of the user's modules it imports."""
+    and methods included) and those of the user's modules it imports.
+
+    ``scalene``: run the count pass under scalene, for its per-function CPU split (a fixed
+    0.6-0.8 s more; the measuring run samples the target's own split either way).
+    """
     functions = with_nested(script, functions)
     if wanted and ":" not in wanted:
         wanted = resolve_function(functions, wanted, script.name).name
-    counted = None if starts_pools(script) else count_under_scalene(script, argv, timeout, workdir, wanted)
-    if counted is None:  # scalene could not run it: count without it (a failing script fails here, with its error)
+    counted = None
+    if scalene and not starts_pools(script):
+        counted = count_under_scalene(script, argv, timeout, workdir, wanted)
+    if counted is None:  # without scalene, or it could not run it (a failing script fails here, with its error)
         counted = count_calls(script, argv, timeout, workdir, wanted)
     wall, counts, profile = counted.wall, counted.functions, counted.profile
     # Imports are no loop's time (numpy's took 80% of a short script's run under scalene),

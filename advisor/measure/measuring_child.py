@@ -137,7 +137,7 @@ def mode_capture(spec: RunSpec) -> RunResult:
     result: dict[str, Any] = {}
     from .user_pools import run_here, serial_maps
 
-    recorder = Recorder(expected_calls=spec.expected_calls, sample_every=spec.sample_every)
+    recorder = Recorder(expected_calls=spec.expected_calls, sample_every=spec.sample_every, split_cpu=True)
     watch_side_effects(recorder)
     # A loop the script runs in a pool is recorded here, call by call.
     serial_maps(lambda: not recorder.completed)
@@ -208,7 +208,8 @@ ZYGOTE_MAX_CALLS = 20_000
 ZYGOTE_SLACK_S = 30.0
 # What the zygote needs of the parent's recorder besides the calls.
 RECORDER_FIELDS = ("state_at_start", "runqueue_wait_s", "span_s", "children_cpu_s", "in_event_loop",
-                   "pickle_error", "seen", "wall_total", "errors_total", "side_effects", "other_threads")
+                   "pickle_error", "seen", "wall_total", "errors_total", "side_effects", "other_threads",
+                   "cpu_split")
 
 
 def _recording_for_zygote(recorder: Any) -> Optional[bytes]:

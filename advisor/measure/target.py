@@ -98,7 +98,10 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
     gil = None
     if not subject.is_coroutine:
         sample, durations = probes.probe_items(subject.items, subject.walls)
-        if options.usable_cpus >= 2:
+        gil = None if options.what_if_cpus else probes.gil_bound(cpu_ratio, recorder.cpu_split)
+        if gil is not None:
+            pass  # the calls' own CPU split already rules threads out (see probes.gil_bound)
+        elif options.usable_cpus >= 2:
             gil = _probe(lambda: probes.gil_probe(subject.prepare_child(), sample, durations), timeout)
         elif options.what_if_cpus >= 2:  # one CPU: only the wake-up probe can tell (for the what-if)
             gil = _probe(lambda: probes.gil_free_share(subject.prepare_child(), sample), timeout)
@@ -130,6 +133,8 @@ def start_up_costs(workers: int, options: SweepOptions, fork_start_s: Optional[f
     out: dict[str, float] = {}
     order = sorted(options.start_methods, key=lambda m: m != "fork")
     for method in [m for m in order if m in multiprocessing.get_all_start_methods()]:
+        if method != "fork" and not others_can_start_sooner(options, timeout):
+            break
         limit = timeout if not fork_start_s else min(
             timeout, max(START_PROBE_MIN_S, START_PROBE_FACTOR * fork_start_s))
         cost = _probe(lambda m=method: probes.start_costs(workers, [m]), limit)
@@ -137,6 +142,22 @@ def start_up_costs(workers: int, options: SweepOptions, fork_start_s: Optional[f
             break
         out.update(cost)
     return out
+
+
+def others_can_start_sooner(options: SweepOptions, timeout: float) -> bool:
+    """Whether a spawn or forkserver pool could start sooner than a fork pool.
+
+    The sweep tries another start method only where its start-up is shorter than fork's
+    (Sweep.other_start_methods), and only for a script with a main guard. The pools are
+    the same but for how each worker begins: a fork of this process, or a fresh
+    interpreter. Where one fork takes less than a bare interpreter's start (0.5 ms against
+    6 ms here), no spawn or forkserver pool can start sooner, and their probes (80-90 ms
+    each) have nothing to find; a process of many gigabytes forks slowly enough to lose.
+    """
+    if not options.main_guard:
+        return False
+    costs = _probe(lambda: (probes.fork_s(), probes.interpreter_start_s()), timeout)
+    return costs is None or costs[0] >= costs[1]
 
 
 def probe_timeout(options: SweepOptions) -> float:
@@ -322,7 +343,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
         budget_s=options.budget_s,
         dask={"scheduler": options.dask, "runs": sweep.dask_runs} if options.dask else {},
         item_seconds=[round(w, 9) for w in durations_for(subject.walls, min(len(subject.walls), ITEM_SAMPLE))],
-        other_threads=list(recorder.other_threads))
+        other_threads=list(recorder.other_threads), cpu_split=dict(recorder.cpu_split))
 
 
 # Per-item durations kept for the what-if: enough for its simulated hand-out to see the

@@ -9,10 +9,12 @@ import multiprocessing
 import os
 import pickle
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 # Enough no-op tasks that the per-task cost is well above timer resolution.
 DISPATCH_TASKS = 2000
@@ -39,6 +41,24 @@ def start_costs(workers: int, methods: list[str]) -> dict[str, float]:
             pool.map(_noop, range(workers), 1)
         out[f"start_{method}_s"] = time.perf_counter() - started
     return out
+
+
+def interpreter_start_s() -> float:
+    """Seconds to start and stop a bare interpreter (no site, no user environment)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-I", "-S", "-c", "pass"], check=False, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def fork_s() -> float:
+    """Seconds to fork this process, have the child exit, and reap it."""
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return time.perf_counter() - started
 
 
 def dispatch_overheads(workers: int, start_method: str, with_processes: bool) -> dict[str, float]:
@@ -113,6 +133,34 @@ def gil_probe(fn: Callable[[Any], Any], items: Sequence[Any],
         speedup = min(speedup, cpu_rate)
     return {"threads": 2, "sequential_s": sequential, "parallel_s": parallel, "wall_speedup": wall_speedup,
             "cpu_rate_ratio": cpu_rate, "speedup": speedup, "calls": len(items)}
+
+
+# The GIL probe is skipped where two threads could not be faster than this even if all
+# the time not spent in Python bytecode ran in parallel: below GIL_FREE_SPEEDUP (1.4,
+# where the verdict and the plan would count the calls as releasing the GIL), with room
+# for the sampled split's error.
+GIL_BOUND_SKIP = 1.25
+
+
+def gil_bound(cpu_ratio: float, cpu_split: dict[str, float]) -> Optional[dict[str, float]]:
+    """The most two threads could speed the calls up, from their sampled CPU split (see
+    measure/cpu_split.py), when that is too little for the GIL probe to find anything.
+
+    Python bytecode holds the GIL; native code and waiting may not. With a share h of the
+    calls' wall time in bytecode, two threads take at least h + (1 - h) / 2 of one
+    thread's time (Amdahl), a speedup of at most 2 / (1 + h). None where the split is
+    unknown, the bound is not low enough, or this Python runs without a GIL.
+    """
+    python = cpu_split.get("python_percent")
+    native = cpu_split.get("native_percent")
+    gil_check = getattr(sys, "_is_gil_enabled", None)
+    if python is None or native is None or python + native <= 0 or (gil_check is not None and not gil_check()):
+        return None
+    held = min(1.0, cpu_ratio) * python / (python + native)
+    bound = 2.0 / (1.0 + held)
+    if bound > GIL_BOUND_SKIP:
+        return None
+    return {"threads": 2, "bound": round(bound, 4), "gil_held_share": round(held, 4)}
 
 
 # The wake-up probe: a second thread sleeps this long, again and again, while the calls run.
