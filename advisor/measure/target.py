@@ -98,12 +98,12 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
     gil = None
     if not subject.is_coroutine:
         sample, durations = probes.probe_items(subject.items, subject.walls)
+        # Where the calls' own CPU split rules threads out (probes.gil_bound), the probe
+        # could find nothing; the what-if needs the probe's own figures.
         gil = None if options.what_if_cpus else probes.gil_bound(cpu_ratio, recorder.cpu_split)
-        if gil is not None:
-            pass  # the calls' own CPU split already rules threads out (see probes.gil_bound)
-        elif options.usable_cpus >= 2:
+        if gil is None and options.usable_cpus >= 2:
             gil = _probe(lambda: probes.gil_probe(subject.prepare_child(), sample, durations), timeout)
-        elif options.what_if_cpus >= 2:  # one CPU: only the wake-up probe can tell (for the what-if)
+        elif gil is None and options.what_if_cpus >= 2:  # one CPU: only the wake-up probe can tell
             gil = _probe(lambda: probes.gil_free_share(subject.prepare_child(), sample), timeout)
     median = _median_index(subject.walls) if subject.items else None
     peak = 0
