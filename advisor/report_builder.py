@@ -52,7 +52,8 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
     classification = classify(m, machine.caches, profile)
     recommendation = recommend(m.trials, classification, m.exclusions, m.typical_call_seconds,
                                m.items, m.items_measured)
-    recommendation = with_user_pool(recommendation, m.trials, located.user_pool, m.items, m.items_measured)
+    recommendation = with_user_pool(recommendation, m.trials, located.user_pool, m.items, m.items_measured,
+                                    classification.kind == "io-bound")
     data = DataProfile(arg_bytes=m.arg_bytes, result_bytes=m.result_bytes,
                        working_set_bytes=m.working_set_bytes, fits_in=fits_in(m.working_set_bytes, machine.caches),
                        items=m.items, items_measured=m.items_measured, measured_from=m.measured_from,

@@ -525,3 +525,29 @@ def test_the_users_own_pool_is_compared_even_when_it_was_not_among_the_projected
                          pool, items=20_000, items_measured=5_000)
     # Its subset time scaled to the whole loop (4x), beside serial's projected time.
     assert "Your Pool(8), chunksize 1, as the script maps it: 1 s against 0.016 s serial (62.5x slower)." in rec.reason
+
+
+class TestWaitingSubsetScaling:
+    """Waiting calls measured on a subset: whole-loop times by rounds of calls in flight."""
+
+    IO = Classification("io-bound", {"per_call_seconds": 0.02}, "the calls wait")
+
+    def test_rounds_factor_is_proportional_for_many_calls_per_worker(self):
+        from advisor.analyse.recommend import rounds_factor
+
+        assert rounds_factor(trial("serial", 1.0), 90, 78) == pytest.approx(90 / 78)
+        assert rounds_factor(trial("threads", 1.0, 2), 900, 300) == pytest.approx(3.0)
+
+    def test_all_in_flight_on_the_subset_is_not_all_in_flight_on_the_loop(self):
+        from advisor.analyse.recommend import rounds_factor
+
+        assert rounds_factor(trial("asyncio", 0.026, 78), 90, 78) == 2.0  # two rounds of waits, not 90/78
+        assert rounds_factor(trial("asyncio", 0.046, 64), 90, 78) == 1.0  # two rounds either way
+
+    def test_the_worker_count_that_covers_the_loop_wins(self):
+        trials = [trial("serial", 1.56), trial("asyncio", 0.026, 78), trial("asyncio", 0.046, 64)]
+        rec = recommend(trials, self.IO, {}, 0.02, items=90, items_measured=78)
+        assert rec.executor == "asyncio" and rec.workers == 64
+        assert "rounds of waiting calls" in rec.reason
+        # 1.56 s x 90/78 for serial, 0.046 s for one round of 64 and one of 26.
+        assert rec.expected_speedup == pytest.approx(1.56 * 90 / 78 / 0.046, rel=1e-3)

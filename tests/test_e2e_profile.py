@@ -11,10 +11,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from contract import check_contract
+
+from advisor.analyse.recommend import rounds_factor
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -48,12 +51,19 @@ def assert_consistent(report: dict[str, Any]) -> None:
     """The recommendation is what the trials in the same report say.
 
     Where the sweep projected subset trials to the whole loop, the projected trials are
-    compared on their projected times, as the recommendation compares them.
+    compared on their projected times, as the recommendation compares them; waiting calls
+    measured on a subset are scaled by their rounds (recommend.rounds_factor).
     """
     check_contract(report)
     rec, trials = report["recommendation"], report["trials"]
     serial = next(t for t in trials if t["executor"] == "serial")
     assert serial["ok"]
+    data = report["data"]
+    if report["classification"]["kind"] == "io-bound" and 0 < data["items_measured"] < data["items"]:
+        factors = [rounds_factor(SimpleNamespace(**t), data["items"], data["items_measured"]) for t in trials]
+        trials = [{**t, "seconds": t["seconds"] * k, "spread": t["spread"] * k} if t["ok"] else t
+                  for t, k in zip(trials, factors)]
+        serial = next(t for t in trials if t["executor"] == "serial")
     if serial.get("projected_seconds") is not None and sum(
             1 for t in trials if t.get("projected_seconds") is not None) >= 2:
         trials = [{**t, "seconds": t["projected_seconds"],

@@ -94,12 +94,17 @@ def recommend(trials: list[Trial], classification: Classification,
     """``items``/``items_measured``: the loop's calls and those the trials mapped. Every time
     in the words is for the whole loop: projected where the sweep projected it, else scaled
     in proportion (which choice that makes is the same: all scale alike)."""
-    trials, projected, scaled = whole_loop_trials(trials, items, items_measured)
+    waiting = classification.kind == "io-bound"
+    trials, projected, scaled = whole_loop_trials(trials, items, items_measured, waiting)
     rec = _recommend(trials, classification, exclusions, per_call_s)
     if projected:
         rec = replace(rec, reason=rec.reason + (
             " Trials ran on a subset of the items; these times are projected to all of them, with each "
             "pool's fixed cost (start-up, first hand-over, last chunk) measured at a second size."))
+    elif scaled and waiting:
+        rec = replace(rec, reason=rec.reason + (
+            f" Trials ran on {items_measured} of the loop's {items} calls; these times are scaled to all of "
+            "them by the rounds of waiting calls each configuration needs for them."))
     elif scaled:
         rec = replace(rec, reason=rec.reason + (
             f" Trials ran on {items_measured} of the loop's {items} calls; these times are scaled to all of "
@@ -107,13 +112,29 @@ def recommend(trials: list[Trial], classification: Classification,
     return rec
 
 
-def whole_loop_trials(trials: list[Trial], items: int, items_measured: int) -> tuple[list[Trial], bool, bool]:
-    """(trials in whole-loop times, whether projected, whether scaled in proportion)."""
+def whole_loop_trials(trials: list[Trial], items: int, items_measured: int,
+                      waiting: bool = False) -> tuple[list[Trial], bool, bool]:
+    """(trials in whole-loop times, whether projected, whether scaled from the subset)."""
     trials, projected = for_whole_loop(trials)
     scaled = bool(not projected and items_measured and items > items_measured)
-    if scaled:
+    if scaled and waiting:
+        trials = [scaled_trials([t], rounds_factor(t, items, items_measured))[0] for t in trials]
+    elif scaled:
         trials = scaled_trials(trials, items / items_measured)
     return trials, projected, scaled
+
+
+def rounds_factor(trial: Trial, items: int, items_measured: int) -> float:
+    """How much longer waiting calls take over ``items`` than over ``items_measured`` under ``trial``.
+
+    Calls that wait (on a server, a subprocess, a timer) overlap up to the worker count and
+    take about one wait each: the loop takes as many waits as there are rounds of calls in
+    flight. In proportion, 78 workers over a 78-call subset of 90 calls (one round of
+    waits) claimed 60x; over all 90 they need two rounds, and measured 39x. With far more
+    calls than workers the rounds are in proportion.
+    """
+    per_round = max(1, trial.workers) * max(1, trial.chunksize or 1)
+    return math.ceil(items / per_round) / math.ceil(items_measured / per_round)
 
 
 def scaled_trials(trials: list[Trial], factor: float) -> list[Trial]:
@@ -191,8 +212,9 @@ def _stay_serial(serial: Trial, best_parallel: Optional[Trial], classification: 
 
 
 def with_user_pool(rec: Recommendation, trials: list[Trial], pool: Optional[dict[str, Any]],
-                   items: int = 0, items_measured: int = 0) -> Recommendation:
-    """Say how the script's own pool compares: its time beside serial's, for the whole loop."""
+                   items: int = 0, items_measured: int = 0, waiting: bool = False) -> Recommendation:
+    """Say how the script's own pool compares: its time beside serial's, for the whole loop
+    (``waiting``: scaled from a subset as in ``whole_loop_trials``)."""
     if not pool:
         return rec
     if pool["method"].startswith("joblib"):
@@ -205,7 +227,7 @@ def with_user_pool(rec: Recommendation, trials: list[Trial], pool: Optional[dict
         return next((t for t in among if t.executor == pool["executor"] and t.workers == pool["workers"]
                      and (t.chunksize or 1) == (pool.get("chunksize") or 1) and not t.blas_threads), None)
 
-    whole, projected, _ = whole_loop_trials(trials, items, items_measured)
+    whole, projected, _ = whole_loop_trials(trials, items, items_measured, waiting)
     mine = own(whole)
     if mine is None and projected and own(trials) is not None:
         # Not among the projected finalists (it could not win): its subset time scaled in
