@@ -154,3 +154,16 @@ def test_the_projection_leaves_out_a_finalist_that_cannot_win():
     serial, first, slow = s.trials
     assert first.projected_seconds is not None and serial.projected_seconds is not None
     assert slow.projected_seconds is None and len(slow.repeats) == 1  # not re-timed either
+
+
+def test_a_fitted_fixed_cost_is_never_more_than_the_pool_can_cost():
+    from advisor.sweep.rounds import bounded_fixed_cost
+
+    overheads = {"start_fork_s": 0.008, "process_task_s": 3e-5}
+    walls = [1.2e-3] * 220
+    pool = Trial("processes", 2, 28, "fork", 0.154, None, True, repeats=[0.154], results_match=True)
+    bound = fixed_cost_bound(pool, overheads, walls)
+    assert bound is not None and bound < 0.1
+    assert bounded_fixed_cost(pool, 0.100, overheads, walls) == bound  # the noisy fit, cut to the bound
+    assert bounded_fixed_cost(pool, 0.01, overheads, walls) == 0.01  # a fit under it stands
+    assert bounded_fixed_cost(timed("asyncio", 8, [0.2]), 0.1, overheads, walls) == 0.1  # no bound known
