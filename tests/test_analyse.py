@@ -551,3 +551,12 @@ class TestWaitingSubsetScaling:
         assert "rounds of waiting calls" in rec.reason
         # 1.56 s x 90/78 for serial, 0.046 s for one round of 64 and one of 26.
         assert rec.expected_speedup == pytest.approx(1.56 * 90 / 78 / 0.046, rel=1e-3)
+
+
+def test_waiting_calls_on_a_subset_are_planned_up_to_one_worker_per_call_of_the_loop():
+    from advisor.executors import asyncio_gather
+
+    subset = workload(items=78, total_items=90, waiting=True, is_coroutine=True, per_call_s=0.02, serial_s=1.56)
+    assert max(c.workers for c in asyncio_gather.configs(subset)) == 90
+    whole = dataclasses.replace(subset, total_items=0)
+    assert max(c.workers for c in asyncio_gather.configs(whole)) == 78

@@ -56,6 +56,8 @@ class Workload:
     # on one CPU no pool can win, but one must be measured for the prediction to rest on.
     what_if_cpus: int = 0
     start_method: str = "fork"  # what process pools are planned with
+    # The whole loop's calls, when the trials map a subset of them (0: ``items`` are all).
+    total_items: int = 0
 
 
 def worker_levels(upper: int) -> list[int]:
@@ -120,4 +122,9 @@ def simulate_map(walls: tuple[float, ...], workers: int, chunksize: int, per_tas
 
 
 def waiting_upper(load: Workload) -> int:
-    return max(2, min(load.items, MAX_WAITING_WORKERS))
+    """The most workers worth trying for calls that wait: one per call of the whole loop.
+
+    The loop's count, not the subset's: on a 78-call subset of 90 waiting calls, 78
+    workers do the subset in one round of waits and the loop in two; 90 do both in one.
+    """
+    return max(2, min(max(load.items, load.total_items), MAX_WAITING_WORKERS))

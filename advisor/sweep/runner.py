@@ -415,4 +415,4 @@ class Facts:
             thread_task_s=self.overheads.get("thread_task_s", 2e-5),
             dask_workers=options.dask_workers if options.dask else 0,
             walls=scaled_walls(subject.walls, serial_s), item_bytes=self.item_bytes, l2_bytes=options.l2_bytes,
-            what_if_cpus=options.what_if_cpus)
+            what_if_cpus=options.what_if_cpus, total_items=subject.total_items)
