@@ -6,14 +6,13 @@ import hashlib
 import signal
 
 import pytest
+from test_analyse import CACHES, measurement
 
 from advisor.analyse.classify import classify
 from advisor.measure.cpu_split import CpuSplit, at_call
 from advisor.measure.target import others_can_start_sooner
 from advisor.sweep import probes
 from advisor.sweep.runner import SweepOptions
-
-from test_analyse import CACHES, measurement
 
 
 def pure_python(n: int) -> int:

@@ -92,3 +92,19 @@ def test_without_a_projected_parallel_trial_the_subset_times_are_compared():
     serial = projected(trial("serial", 0.07), 0.0)
     compared, whole = for_whole_loop([serial, trial("threads", 0.05, workers=2)])
     assert not whole and compared[1].seconds == 0.05
+
+
+def test_the_whole_loop_is_scaled_from_the_subset_by_recorded_time_where_every_call_was_recorded():
+    import types
+
+    from advisor.sweep.subject import Subject
+
+    def subject(**changes):
+        base = Subject(module=types.ModuleType("m"), name="f", original=len, is_coroutine=False, style="single",
+                       items=list(range(220)), catch=False, walls=[0.0013] * 220, total_items=1260)
+        return dataclasses.replace(base, **changes)
+
+    # The subset's 220 calls took 0.286 s of a 1.25 s loop: 4.4x, where the calls say 5.7x.
+    assert subject(total_wall=1.25).loop_scale() == pytest.approx(1.25 / 0.286)
+    assert subject().loop_scale() == pytest.approx(1260 / 220)  # the loop's time not known: by calls
+    assert subject(total_wall=0.1).loop_scale() == 1.0  # never less than the subset itself

@@ -123,8 +123,8 @@ def fixed_cost(fewer: int, fewer_s: float, items: int, items_s: float) -> float:
     return min(max(0.0, at_zero), fewer_s, items_s)
 
 
-def projected_seconds(items_s: float, fixed_s: float, items: int, total: int) -> float:
-    """The time for ``total`` items: the fixed part once, the rest in proportion."""
+def projected_seconds(items_s: float, fixed_s: float, items: int, total: float) -> float:
+    """The time for ``total`` items (or items' worth of work): the fixed part once, the rest in proportion."""
     return fixed_s + (items_s - fixed_s) * total / max(1, items)
 
 

@@ -27,10 +27,24 @@ class Subject:
     walls: list[float] = field(default_factory=list)  # recorded wall time of each item's real call
     in_event_loop: bool = False  # a plain function the script called from inside an event loop
     total_items: int = 0  # calls in the whole loop; more than ``items`` when trials use a subset
+    total_wall: float = 0.0  # the recorded wall time of all the loop's calls (0: not known)
     is_generator: bool = False  # a generator function: each call is consumed (items.Consume)
     # Pickle cannot send the target (a closure): fork process pools reach it through
     # items.REGISTRY, which their workers inherit.
     by_registry: bool = False
+
+    def loop_scale(self) -> float:
+        """How many times the subset's work the whole loop holds.
+
+        By recorded time where it is known, not by calls: items differ in size, and a
+        subset of 220 of 1,260 words (17% of the calls) took 23% of the loop's recorded
+        time, so scaling by calls projected serial at 1.55 s for a 1.19 s loop.
+        """
+        n = max(1, len(self.items))
+        measured = sum(self.walls)
+        if self.total_wall > 0 and measured > 0 and len(self.walls) == len(self.items):
+            return max(1.0, self.total_wall / measured)
+        return max(1.0, self.total_items / n)
 
     def prepare_child(self, executor: Optional[str] = None) -> Callable[[Any], Any]:
         """In a trial child: put the loop-start state back and return the function to map."""
