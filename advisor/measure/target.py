@@ -132,9 +132,12 @@ def start_up_costs(workers: int, options: SweepOptions, fork_start_s: Optional[f
     """
     out: dict[str, float] = {}
     order = sorted(options.start_methods, key=lambda m: m != "fork")
+    others: Optional[bool] = None  # asked once, before the first method other than fork
     for method in [m for m in order if m in multiprocessing.get_all_start_methods()]:
-        if method != "fork" and not others_can_start_sooner(options, timeout):
-            break
+        if method != "fork":
+            others = others_can_start_sooner(options, timeout) if others is None else others
+            if not others:
+                break
         limit = timeout if not fork_start_s else min(
             timeout, max(START_PROBE_MIN_S, START_PROBE_FACTOR * fork_start_s))
         cost = _probe(lambda m=method: probes.start_costs(workers, [m]), limit)
