@@ -115,6 +115,9 @@ class Target(_JsonMixin):
     is_generator: bool = False  # its calls are consumed: the loop's unit is list(target(x))
     # The pool the script maps it with, as written: {executor, workers, chunksize, method, items, seconds, site}.
     user_pool: Optional[dict[str, Any]] = None
+    # The loop's body made a function and measured in place of the function it calls, whose
+    # result it drops (measure/loop_body.LoopBody: name, calls, loop_line, scope, nested).
+    loop_body: Optional[dict[str, Any]] = None
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,20 @@ from typing import Any, Callable, Optional
 from . import executors
 from .errors import HostFailed, Interrupted, ScriptFailed, UsageError
 from .machine import detect_machine
+from .measure import loop_body
 from .measure.boundary import RunSpec
 from .measure.child_process import new_workdir, run_host
 from .measure.locate import Located, locate, script_failure
 from .measure.target import with_speedups
-from .measure.user_script import check_syntax, read_script, require_function, top_level_functions
+from .measure.user_script import (
+    NESTED,
+    TOP_LEVEL,
+    FunctionDef,
+    check_syntax,
+    read_script,
+    require_function,
+    top_level_functions,
+)
 from .model import Machine, Measurement, Report, Trial, Warning
 from .report_builder import build_report
 from .sweep.allowance import default_timeout, sweep_budget
@@ -85,14 +94,29 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
     workdir = new_workdir()
     try:
         progress.stage("Locating the loop (call tree, scalene)" if options.scalene else "Locating the loop (call tree)")
-        located = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir, options.scalene)
+        located = found = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir,
+                                 options.scalene)
+        if not options.function:
+            located = with_loop_body(found, tree, source, path)
         calls, loop_s = located.calls, located.loop_seconds
         budget = options.budget_s or sweep_budget(loop_s, machine.usable_cpus, dask_workers, options.cpus)
         timeout = options.timeout_s or default_timeout(loop_s, dask_workers)
         progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
         guard = has_main_guard(tree)
-        measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, guard, workdir,
-                               progress, dask_workers)
+        try:
+            measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, guard, workdir,
+                                   progress, dask_workers)
+        except (ScriptFailed, HostFailed):
+            if located.loop_body is None:
+                raise
+            # The script failed with its loop's body made a function (a name the body reads
+            # that loop_body.find misjudged): measure the function it calls, as written.
+            located = found
+            progress.so_far.trials.clear()
+            progress.so_far.events.clear()
+            progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
+            measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, guard, workdir,
+                                   progress, dask_workers)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report = build_report(machine, path, located, measurement, guard, loop_s, dask_target_s=options.target_seconds,
@@ -134,6 +158,23 @@ def dask_cluster_workers(address: Optional[str], usable_cpus: int) -> int:
 
 
 
+def with_loop_body(located: Located, tree: ast.Module, source: str, path: Path) -> Located:
+    """Measure the loop's body instead of the located function where its result is dropped
+    and the body has the shape ``loop_body.find`` accepts. Only where every call of it comes
+    from that one loop in the script: then the body runs once per call located."""
+    fn = located.function
+    site_file, _, site_line = located.call_site.rpartition(":")
+    if (fn.is_coroutine or fn.is_generator or located.user_pool or located.call_sites != 1
+            or not site_line.isdigit() or Path(site_file).resolve() != path.resolve()):
+        return located
+    body = loop_body.find(tree, source, fn.name, int(site_line))
+    if body is None:
+        return located
+    made = FunctionDef(body.name, body.loop_line, False, kind=NESTED if body.nested else TOP_LEVEL,
+                       first_line=body.loop_line, file=str(path))
+    return replace(located, function=made, loop_body=body)
+
+
 def sample_every(calls: int, loop_s: float, budget_s: float) -> int:
     """Record every n-th call in full, when the calls are so many and so short that recording
     each (about 5 us) would cost more than the sweep can use: it measures a subset anyway."""
@@ -162,7 +203,8 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         folders=sorted({os.getcwd(), str(path.parent)}), progress=str(progress_file),
         main_guard=main_guard, dask=options.dask if dask_workers else None, dask_workers=dask_workers,
         sample_every=1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
-        user_pool=located.user_pool, what_if_cpus=options.cpus or 0)
+        user_pool=located.user_pool, what_if_cpus=options.cpus or 0,
+        loop_body=located.loop_body.to_json() if located.loop_body else None)
     seen = [0]
 
     def tick() -> None:

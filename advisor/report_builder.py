@@ -29,7 +29,8 @@ from .model import (
     Target,
     Warning,
 )
-from .present.code import emit
+from .present.advice_words import body_sentence
+from .present.code import emit, with_body_function
 from .version import __version__
 
 # Loops shorter than this gain nothing worth the change from any parallel scheme.
@@ -48,7 +49,8 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
         located_by=located.located_by, profile=profile,
         per_call_spread_seconds=m.per_call["mad"], script_seconds=located.script_seconds,
         call_site=located.call_site, candidates=list(located.candidates), kind=located.function.kind,
-        is_generator=located.function.is_generator, user_pool=located.user_pool)
+        is_generator=located.function.is_generator, user_pool=located.user_pool,
+        loop_body=located.loop_body.to_json() if located.loop_body else None)
     classification = classify(m, machine.caches, profile)
     recommendation = recommend(m.trials, classification, m.exclusions, m.typical_call_seconds,
                                m.items, m.items_measured)
@@ -62,13 +64,19 @@ def build_report(machine: Machine, path: Path, located: Located, m: Measurement,
         recommendation = replace(recommendation, reason=recommendation.reason + (
             f" Unverified: the script's own thread(s) ({', '.join(m.other_threads[:2])}) did not run "
             "beside the trials; --verify measures the advice in the script."))
+    if located.loop_body:
+        recommendation = replace(recommendation, reason=body_sentence(located.loop_body, path) + " "
+                                 + recommendation.reason)
     warnings = list(m.warnings) + advice_warnings(machine, m, recommendation, classification, main_guard, loop_s)
+    code = emit(recommendation, str(path), target.name, m.call_style, m.dask.get("scheduler"),
+                target.is_coroutine, target.kind, target.is_generator)
+    if located.loop_body:
+        code = with_body_function(code, located.loop_body, path)
     return Report(
         schema_version=SCHEMA_VERSION, tool={"name": "paradvise", "version": __version__},
         machine=machine, target=target, classification=classification, data=data, trials=m.trials,
         recommendation=recommendation, warnings=warnings,
-        code=emit(recommendation, str(path), target.name, m.call_style, m.dask.get("scheduler"),
-                  target.is_coroutine, target.kind, target.is_generator),
+        code=code,
         script={"path": str(path), "cwd": os.getcwd()},
         overheads=dict(m.overheads), scaling=fit_all(m.trials, machine.usable_cpus),
         breakdown=all_breakdowns(m, classification.kind, machine.usable_cpus),

@@ -44,6 +44,7 @@ class RunSpec(_JsonMixin):
     sample_every: int = 1
     user_pool: Optional[dict[str, Any]] = None
     what_if_cpus: int = 0
+    loop_body: Optional[dict[str, Any]] = None  # loop_body.LoopBody: measure the loop's body as a function
 
 
 @dataclass(frozen=True)

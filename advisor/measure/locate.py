@@ -19,6 +19,7 @@ from typing import Any, Optional
 from ..errors import NothingToMeasure, ScriptFailed, TargetNotFound
 from .boundary import RunResult, RunSpec
 from .child_process import Finished, run_bounded, run_host
+from .loop_body import LoopBody
 from .user_script import LAMBDA, FunctionDef, replayable_functions, resolve_function
 
 # Scalene samples every 10 ms; fewer than this many samples in the hot function is too
@@ -51,6 +52,9 @@ class Located:
     call_site: str = ""  # "file:line" of the loop that calls the target
     candidates: list[dict[str, Any]] = field(default_factory=list)  # {name, share, calls}, top first
     user_pool: Optional[dict[str, Any]] = None  # the pool the script maps it with (user_pools.UserPool)
+    call_sites: int = 1  # how many places call it
+    # Set when the loop's body, not the function it calls, is measured (see loop_body.py).
+    loop_body: Optional[LoopBody] = None
 
 
 def scalene_functions(profile: dict[str, Any], script: Path,
@@ -279,7 +283,8 @@ def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wan
         c = counts[name]
         pool = next((p for p in counted.user_pools if p["function"] == name), None)
         return Located(definition(functions, name, c), wall, by, int(c["calls"]), float(c["total_s"]),
-                       min(1.0, float(c["total_s"]) / max(work_s, 1e-9)), evidence, call_site(c), shown, pool)
+                       min(1.0, float(c["total_s"]) / max(work_s, 1e-9)), evidence, call_site(c), shown, pool,
+                       len(c.get("sites") or {}) or 1)
 
     if wanted:
         if counts.get(wanted, {}).get("calls", 0) == 0:

@@ -30,6 +30,13 @@ def state_warnings(sweep: Sweep, recorder: Recorder, name: str,
         out.append(Warning("global-state-mutation", (
             f"{name} changes module state ({names}); in worker processes those changes are made "
             "to copies and are lost, so process pools are not recommended.")))
+    if sweep.reset_globals:
+        names = ", ".join(sweep.reset_globals)
+        out.append(Warning("global-state-mutation", (
+            f"{name} changes module state ({names}), but a call run again leaves it as it was (it sets it "
+            "afresh, as a generator reseeded per call): no call's result depends on the calls before it, "
+            "and worker processes' results matched serial's. After a process pool, though, this process's "
+            f"{names} is not what the serial loop leaves behind.")))
     if sweep.mutated_args:
         out.append(Warning("global-state-mutation", (
             f"{name} modifies its arguments in place; worker processes modify copies, "

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from ..errors import ScriptError
 from .boundary import RunResult, RunSpec
+from .loop_body import LoopBody
 
 SCRIPT_FAILED = 3
 HOST_FAILED = 4
@@ -48,7 +49,8 @@ def _run(spec: RunSpec, wrappers: Optional[dict[str, Any]] = None) -> float:
 
     started = time.perf_counter()
     try:
-        run_script(Path(spec.script), spec.argv, wrappers)
+        body = LoopBody.from_json(spec.loop_body) if spec.loop_body else None
+        run_script(Path(spec.script), spec.argv, wrappers, body)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise ScriptError(f"the script exited with status {exc.code}") from None

@@ -49,6 +49,34 @@ def snapshot(namespace: dict[str, Any]) -> dict[str, bytes]:
     return out
 
 
+def restore(namespace: dict[str, Any], snap: dict[str, bytes]) -> None:
+    """Put the snapshot's values back into ``namespace``.
+
+    A bound method (``from random import randint``) is restored into the object it is bound
+    to, not rebound to an unpickled copy: the script's ``randint`` and the ``random`` module
+    share one generator, and a copy would split them (``random.seed(n)`` would then no
+    longer decide what ``randint`` returns).
+    """
+    for name, blob in snap.items():
+        value = pickle.loads(blob)
+        if not _restored_in_place(namespace.get(name), value):
+            namespace[name] = value
+
+
+def _restored_in_place(current: Any, value: Any) -> bool:
+    if not (isinstance(current, types.MethodType) and isinstance(value, types.MethodType)):
+        return False
+    owner, copied = current.__self__, value.__self__
+    setter = getattr(owner, "__setstate__", None)
+    if setter is None or type(owner) is not type(copied):
+        return False
+    reduced = copied.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+    if not isinstance(reduced, tuple) or len(reduced) < 3 or reduced[2] is None:
+        return False
+    setter(reduced[2])
+    return True
+
+
 def digest_of_snapshot(snap: dict[str, bytes]) -> dict[str, Optional[str]]:
     return {k: hashlib.sha1(v).hexdigest() for k, v in snap.items()}
 

@@ -24,6 +24,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from .loop_body import LoopBody, extract_tree
 from .user_script import (
     CAPTURE_BY_NAME,
     CAPTURE_DECORATOR,
@@ -130,16 +131,20 @@ def run_script(
     path: Path,
     argv: list[str],
     wrappers: Optional["Wrappers"] = None,
+    loop_body: Optional[LoopBody] = None,
 ) -> types.ModuleType:
     """Execute the script as ``__main__`` (like runpy.run_path), optionally wrapping functions.
 
     ``argv`` is the full ``sys.argv`` (argv[0] as the user typed it, like python keeps it).
     ``wrappers`` maps display names (``replayable_functions``) to decorators applied to
     them, in the script and in the user's own modules it imports (the import hook below).
+    ``loop_body``: first make that loop's body a function (loop_body.py), to be wrapped.
     Exceptions, including SystemExit, propagate.
     """
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(path))
+    if loop_body is not None:
+        tree = extract_tree(tree, loop_body)
     module = types.ModuleType("__main__")
     module.__dict__.update(
         __file__=str(path), __builtins__=__builtins__, __spec__=None, __loader__=None, __cached__=None

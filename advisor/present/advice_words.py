@@ -6,7 +6,10 @@ verdict, the comment above the code, the trials table and the tuning cache's lis
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
+
+from ..measure.loop_body import LoopBody
 
 
 def config_parts(workers: int, chunksize: Optional[int] = None, start_method: Optional[str] = None,
@@ -41,3 +44,11 @@ def advice_phrase(executor: str, workers: int, chunksize: Optional[int] = None,
     parts = ", ".join(config_parts(workers, chunksize, start_method, blas_threads))
     faster = f", {speedup:.2f}x faster" if speedup is not None else ""
     return f"use {executor} ({parts}){faster}"
+
+
+def body_sentence(body: LoopBody, script: Path) -> str:
+    """Why the unit measured is the loop's body, not the function it spends its time in."""
+    function = body.name.rpartition(".")[2]
+    return (f"The unit measured is the body of the loop at {script.name}:{body.loop_line}, made a function "
+            f"({function}) of the loop variable: it calls {body.calls} and drops its result, so the loop's "
+            f"output is what the body appends, not what {body.calls} returns.")

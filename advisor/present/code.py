@@ -9,11 +9,13 @@ or a lambda bound there) cannot be imported; its snippet maps a function it is g
 """
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import Optional
 
 from .. import executors
+from ..measure.loop_body import LoopBody, function_source
 from ..model import Recommendation
 from .advice_words import advice_phrase
 
@@ -148,3 +150,22 @@ def map_helper(rec: Recommendation, name: str, helper: str, style: str,
     code = executors.get(rec.executor).code(spec_for(rec, name, helper, style, dask_address,
                                                      rec.executor == "asyncio"))
     return code.text, list(code.imports)
+
+
+def with_body_function(code: str, body: LoopBody, script: Path) -> str:
+    """The report's code for a loop body (measure/loop_body.py): the function paradvise made of
+    it, in place of an import of it (the script does not define it; --emit writes it in)."""
+    try:
+        source = script.read_text(encoding="utf-8")
+        made = function_source(source, ast.parse(source), body)
+    except (OSError, SyntaxError, ValueError):
+        return code
+    function = body.function_name
+    where = f"inside {body.scope}(), before the loop" if body.nested else "in the script, at module level"
+    note = (f"# {function}: the body of the loop at {script.name}:{body.loop_line}, as a function\n"
+            f"# of the loop variable. Put it {where};\n# paradvise profile --emit writes it in for you.\n")
+    own_import = import_line(Path(script).stem, function)
+    if own_import in code:
+        return code.replace(own_import, note + made.rstrip("\n"), 1)
+    header, _, rest = code.partition("\n\n\n")
+    return f"{header}\n\n\n{note}{made}\n\n{rest}"

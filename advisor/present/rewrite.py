@@ -27,8 +27,9 @@ the call sites are found by ``rewrite_find``.
 """
 from __future__ import annotations
 
+import ast
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -38,6 +39,7 @@ from libcst.metadata import MetadataWrapper
 
 from .. import executors
 from ..errors import UsageError
+from ..measure.loop_body import LoopBody, extract_source
 from ..model import Recommendation, Report
 from .code import emit, map_helper, summary, through_trampoline
 from .rewrite_find import Builder, Finder, Site
@@ -76,9 +78,29 @@ def rewrite_report(report: Report, emit_name: Optional[str] = None) -> Rewrite:
         name = qualname
     style = report.data.call_style
     dask_address = (report.dask or {}).get("scheduler")
+    if report.target.loop_body and report.recommendation.executor != "serial":
+        return _rewrite_loop_body(source, LoopBody.from_json(report.target.loop_body), report, emit_name)
     return rewrite_source(source, name, report.recommendation, script=script,
                           is_coroutine=report.target.is_coroutine, call_style=style,
                           dask_address=dask_address, emit_name=emit_name)
+
+
+def _rewrite_loop_body(source: str, body: LoopBody, report: Report, emit_name: Optional[str]) -> Rewrite:
+    """Make the loop's body the function that was measured (measure/loop_body.py), then map it."""
+    script = report.target.file
+    try:
+        extracted = extract_source(source, ast.parse(source), body)
+    except (SyntaxError, ValueError):
+        raise UsageError(f"Cannot write --emit/--patch: {script} has changed since it was profiled "
+                         f"(no loop at line {body.loop_line} any more); profile it again.") from None
+    done = rewrite_source(extracted, body.name, report.recommendation, script=script,
+                          call_style=report.data.call_style, dask_address=(report.dask or {}).get("scheduler"),
+                          emit_name=emit_name)
+    script_name = Path(script).name
+    what = (f"made the body of the loop at line {body.loop_line} a function, {body.function_name}, and "
+            + (f"mapped it with {report.recommendation.executor}" if done.mode == "rewrite" else done.description))
+    return replace(done, diff=unified_diff(source, done.text, f"a/{script_name}", f"b/{script_name}"),
+                   description=what + (", added a main guard" if done.added_main_guard else ""))
 
 
 def rewrite_source(source: str, name: str, rec: Recommendation, *, script: str = "script.py",

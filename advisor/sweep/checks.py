@@ -47,6 +47,23 @@ def mutation_sample(items: list[Any]) -> list[Any]:
     return items
 
 
+def _reset_by_each_call(changed: list[str], after: dict[str, Optional[str]], namespace: dict[str, Any],
+                        fn: Callable[[Any], Any], mapped: list[Any], is_coroutine: bool) -> list[str]:
+    """The changed globals that running the last item once more, from the state the whole
+    map left, leaves as they were: the call sets them afresh (a generator it reseeds, a
+    value it overwrites) or adds nothing new (a cache that holds its entry already). A
+    counter or a growing list changes again. Worker processes' results are still compared
+    with serial's by content; what they lose is only this process's final value of these."""
+    if not changed or not mapped or is_coroutine:
+        return []
+    try:
+        fn(mapped[-1])
+    except Exception:  # noqa: BLE001 - it raised this time: no evidence either way
+        return []
+    again = state.globals_digest(namespace)
+    return [name for name in changed if again.get(name) is not None and again.get(name) == after.get(name)]
+
+
 @dataclass(frozen=True)
 class Unsafe:
     """How an executor went wrong where serial did not: trials that failed or differed."""
@@ -69,6 +86,7 @@ class TrialChecks:
     warnings: list[Warning]
     reference: Optional[list[Any]]
     mutated_globals: list[str]
+    reset_globals: list[str]
     mutated_args: bool
     nondeterministic: bool
     results_unpicklable: Optional[str]
@@ -98,7 +116,10 @@ class TrialChecks:
             out: dict[str, Any] = {"seconds": seconds, "results": results if first else None,
                                    "phases": dict(dask_cluster.DASK_PHASES)}
             if inspect_state:
-                out["globals"] = state.changed_globals(before_globals, state.globals_digest(subject.module.__dict__))
+                after = state.globals_digest(subject.module.__dict__)
+                out["globals"] = state.changed_globals(before_globals, after)
+                out["reset_globals"] = _reset_by_each_call(out["globals"], after, subject.module.__dict__, fn, mapped,
+                                                           subject.is_coroutine)
                 out["files"] = probes.changed_files(before_files, probes.folder_listing(options.folders))
                 out["args_changed"] = before_items is not None and state.arguments_changed(watched, before_items)
             return out
@@ -112,7 +133,8 @@ class TrialChecks:
         if config.executor == "serial":
             self.reference = results
             self._note_side_effects(value)
-            self.mutated_globals = value.get("globals", [])
+            self.reset_globals = value.get("reset_globals", [])
+            self.mutated_globals = [n for n in value.get("globals", []) if n not in self.reset_globals]
             self.mutated_args = bool(value.get("args_changed"))
             recorded = self.subject.recorded
             if recorded is not None and results is not None and items_mod.count_differences(recorded, results):

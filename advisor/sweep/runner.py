@@ -77,6 +77,7 @@ class Sweep(TrialChecks, ClosingRounds):
         self.reference: Optional[list[Any]] = None
         # Found by the first serial run, where only the target runs (so it is to blame).
         self.mutated_globals: list[str] = []
+        self.reset_globals: list[str] = []  # changed, but set afresh by each call (checks._reset_by_each_call)
         self.mutated_args = False
         self.nondeterministic = False
         self.results_unpicklable: Optional[str] = None  # results could not be compared across processes

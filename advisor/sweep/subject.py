@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import asyncio
-import pickle
 import sys
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from ..measure import state
 from . import items as items_mod
 
 
@@ -48,8 +48,7 @@ class Subject:
 
     def prepare_child(self, executor: Optional[str] = None) -> Callable[[Any], Any]:
         """In a trial child: put the loop-start state back and return the function to map."""
-        for name, blob in self.restore.items():
-            self.module.__dict__[name] = pickle.loads(blob)
+        state.restore(self.module.__dict__, self.restore)
         bind_original(self.module, self.name, self.original)
         if self.is_coroutine or self.in_event_loop:
             asyncio.events._set_running_loop(None)  # the script's loop belongs to the parent
