@@ -162,6 +162,9 @@ class Trial(_JsonMixin):
     # from a second size, and the time projected from both for all the items.
     fixed_seconds: Optional[float] = None
     projected_seconds: Optional[float] = None
+    # On a subset, not projected: whole loop / subset for this configuration, from the
+    # recorded durations of every call (analyse/workload.loop_factor); None: by call count.
+    loop_factor: Optional[float] = None
 
     @property
     def label(self) -> str:

@@ -560,3 +560,41 @@ def test_waiting_calls_on_a_subset_are_planned_up_to_one_worker_per_call_of_the_
     assert max(c.workers for c in asyncio_gather.configs(subset)) == 90
     whole = dataclasses.replace(subset, total_items=0)
     assert max(c.workers for c in asyncio_gather.configs(whole)) == 78
+
+
+class TestLoopFactor:
+    """Whole loop / subset for trials on a subset of uneven items (workload.loop_factor)."""
+
+    def test_more_workers_than_cpus_share_them(self):
+        from advisor.analyse.workload import shared_makespan
+
+        assert shared_makespan([1.0] * 4, 2, 1, 2) == pytest.approx(2.0)
+        assert shared_makespan([1.0] * 3, 4, 1, 2) == pytest.approx(1.5)  # three at once on two CPUs
+        assert shared_makespan([1.0] * 10, 2, 4, 2) == pytest.approx(6.0)  # chunks 4, 4, 2
+        # One worker per CPU: the plain hand-out
+        walls = [0.01] * 30 + [0.5] * 4
+        assert shared_makespan(walls, 2, 3, 2) == pytest.approx(space.simulate_map(tuple(walls), 2, 3, 0.0))
+
+    def test_a_subset_with_long_items_in_other_proportions_is_not_scaled_by_time(self):
+        from advisor.analyse.workload import loop_factor
+
+        loop = [0.015] * 36 + [0.22] * 3  # the long ones at the end
+        subset = loop[::5] + [loop[-1]]
+        by_time = sum(loop) / sum(subset)
+        assert loop_factor("serial", 1, None, loop, subset, 2) == pytest.approx(by_time)
+        assert loop_factor("threads", 2, None, loop, subset, 2) == pytest.approx(by_time)
+        # Two workers: the subset's eight short items take 0.06 s, then its one long item 0.22 s;
+        # the loop's 36 short ones 0.27 s, then its three long ones two rounds, 0.44 s.
+        two = loop_factor("processes", 2, 1, loop, subset, 2)
+        assert two == pytest.approx(0.71 / 0.28)
+        assert two < 0.8 * by_time  # by time, parallel would look 40% slower than it is
+        # Even items: the hand-out scales like the time
+        assert loop_factor("processes", 2, 1, [1.0] * 40, [1.0] * 10, 2) == pytest.approx(4.0)
+
+    def test_recommend_scales_each_trial_by_its_own_factor(self):
+        trials = [Trial("serial", 1, None, None, 0.4, 1.0, True, loop_factor=3.0),
+                  Trial("processes", 2, 1, "fork", 0.3, None, True, loop_factor=2.5)]
+        rec = recommend(trials, Classification("cpu-bound", {}), {}, 0.05, items=39, items_measured=8)
+        assert rec.executor == "processes"
+        assert rec.expected_speedup == pytest.approx((0.4 * 3.0) / (0.3 * 2.5), rel=1e-3)
+        assert "recorded durations" in rec.reason

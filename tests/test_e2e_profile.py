@@ -52,7 +52,8 @@ def assert_consistent(report: dict[str, Any]) -> None:
 
     Where the sweep projected subset trials to the whole loop, the projected trials are
     compared on their projected times, as the recommendation compares them; waiting calls
-    measured on a subset are scaled by their rounds (recommend.rounds_factor).
+    measured on a subset are scaled by their rounds (recommend.rounds_factor), and others
+    by each trial's own loop_factor where the report has one.
     """
     check_contract(report)
     rec, trials = report["recommendation"], report["trials"]
@@ -63,6 +64,10 @@ def assert_consistent(report: dict[str, Any]) -> None:
         factors = [rounds_factor(SimpleNamespace(**t), data["items"], data["items_measured"]) for t in trials]
         trials = [{**t, "seconds": t["seconds"] * k, "spread": t["spread"] * k} if t["ok"] else t
                   for t, k in zip(trials, factors)]
+        serial = next(t for t in trials if t["executor"] == "serial")
+    elif any(t.get("loop_factor") for t in trials):  # scaled by each one's own factor (workload.loop_factor)
+        trials = [{**t, "seconds": t["seconds"] * t["loop_factor"], "spread": t["spread"] * t["loop_factor"]}
+                  if t["ok"] and t.get("loop_factor") else t for t in trials]
         serial = next(t for t in trials if t["executor"] == "serial")
     if serial.get("projected_seconds") is not None and sum(
             1 for t in trials if t.get("projected_seconds") is not None) >= 2:

@@ -105,6 +105,10 @@ def recommend(trials: list[Trial], classification: Classification,
         rec = replace(rec, reason=rec.reason + (
             f" Trials ran on {items_measured} of the loop's {items} calls; these times are scaled to all of "
             "them by the rounds of waiting calls each configuration needs for them."))
+    elif scaled and any(t.loop_factor for t in trials):
+        rec = replace(rec, reason=rec.reason + (
+            f" Trials ran on {items_measured} of the loop's {items} calls; these times are scaled to all of "
+            "them by their recorded durations (a process pool's by its modelled hand-out of them)."))
     elif scaled:
         rec = replace(rec, reason=rec.reason + (
             f" Trials ran on {items_measured} of the loop's {items} calls; these times are scaled to all of "
@@ -120,7 +124,7 @@ def whole_loop_trials(trials: list[Trial], items: int, items_measured: int,
     if scaled and waiting:
         trials = [scaled_trials([t], rounds_factor(t, items, items_measured))[0] for t in trials]
     elif scaled:
-        trials = scaled_trials(trials, items / items_measured)
+        trials = [scaled_trials([t], t.loop_factor or items / items_measured)[0] for t in trials]
     return trials, projected, scaled
 
 

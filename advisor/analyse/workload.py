@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Optional
 
@@ -128,3 +129,44 @@ def waiting_upper(load: Workload) -> int:
     workers do the subset in one round of waits and the loop in two; 90 do both in one.
     """
     return max(2, min(max(load.items, load.total_items), MAX_WAITING_WORKERS))
+
+
+def shared_makespan(walls: list[float], workers: int, chunksize: int, cpus: int) -> float:
+    """Makespan of a pool map, chunks in order to the first free worker, where the workers
+    may outnumber the CPUs: then the OS shares the CPUs evenly, and each of ``running``
+    busy workers goes at ``cpus / running`` of one CPU's speed. With three long items left
+    at the end of a loop, four workers on two CPUs run all three at once and end in 1.5
+    items' time, where two workers take two.
+    """
+    step = max(1, chunksize)
+    chunks = [sum(walls[i:i + step]) for i in range(0, len(walls), step)]
+    busy = chunks[:max(1, workers)]
+    queue = deque(chunks[len(busy):])
+    now = 0.0
+    while busy:
+        least = min(busy)
+        now += least / min(1.0, max(1, cpus) / len(busy))
+        left = [w - least for w in busy]
+        busy = [w for w in left if w > 1e-12]
+        for _ in range(len(left) - len(busy)):  # each worker that finished takes the next chunk
+            if queue:
+                busy.append(queue.popleft())
+    return now
+
+
+def loop_factor(executor: str, workers: int, chunksize: Optional[int], loop_walls: list[float],
+                measured_walls: list[float], cpus: int) -> float:
+    """How much longer the whole loop takes than the measured subset under one configuration.
+
+    By recorded time for most: the subset's share of the loop's time, not of its calls.
+    For a process pool on work that keeps CPUs busy, by its modelled hand-out of the
+    recorded durations (``shared_makespan``): a subset of uneven items holds its long ones
+    in other proportions than the loop, and waits on them in another order.
+    """
+    measured = sum(measured_walls)
+    by_time = sum(loop_walls) / measured if measured > 0 else 1.0
+    if executor != "processes" or not loop_walls or not measured_walls:
+        return by_time
+    part = shared_makespan(measured_walls, workers, chunksize or 1, cpus)
+    whole = shared_makespan(loop_walls, workers, chunksize or 1, cpus)
+    return whole / part if part > 0 else by_time

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 from .. import executors
 from ..analyse.classify import WAITING_CPU_RATIO
 from ..analyse.what_if import durations_for
+from ..analyse.workload import loop_factor
 from ..model import Measurement, Trial, Warning
 from ..sweep import items as items_mod
 from ..sweep import probes
@@ -322,7 +323,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
 
     sweep.run(facts, trial_done)
     sweep.project(ruled_out=exclusions_for(sweep, recorder, name, problem))
-    trials = with_speedups(sweep.trials)
+    trials = with_speedups(with_loop_factors(sweep.trials, recorder, subject, options.usable_cpus))
     seen = side_effect_warnings(recorder, name)
     # What the audit hook saw in the real calls says more than a listing of folders after a replay.
     found = [w for w in sweep.warnings if not (seen and w.code == "side-effect-io")]
@@ -356,6 +357,18 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
 # Per-item durations kept for the what-if: enough for its simulated hand-out to see the
 # spread and any trend along the loop, few enough to travel in the report's measurement.
 ITEM_SAMPLE = 4096
+
+
+def with_loop_factors(trials: list[Trial], recorder: Recorder, subject: Subject, cpus: int) -> list[Trial]:
+    """Each trial's whole loop / subset factor (workload.loop_factor), where the trials ran
+    on a subset, were not projected, and every call was recorded in full. Not for calls
+    that wait: their rounds in flight decide (recommend.rounds_factor)."""
+    if (len(subject.items) >= subject.total_items or recorder.seen != len(recorder.calls)
+            or cpu_over_wall(recorder) < WAITING_CPU_RATIO or any(t.projected_seconds for t in trials)):
+        return trials
+    loop_walls = [c.wall for c in recorder.calls]
+    return [replace(t, loop_factor=round(loop_factor(t.executor, t.workers, t.chunksize, loop_walls,
+                                                     subject.walls, cpus), 6)) if t.ok else t for t in trials]
 
 
 def with_speedups(trials: list[Trial]) -> list[Trial]:
