@@ -14,6 +14,7 @@ ROOT = BENCH.parent
 SAMPLES = ROOT / "samples"
 WORKLOADS = BENCH / "workloads"
 REAL = BENCH / "real"  # real public code, each file citing its source (see bench/real/README.md)
+FRESH = BENCH / "fresh"  # held-out scripts, written without reading paradvise (see bench/fresh/README.md)
 RESULTS = BENCH / "results"
 
 # The grid (CONTRACT: processes use fork; threads and asyncio are capped at the item count).
