@@ -241,8 +241,10 @@ def confirmation_entries(grid_entries: list[Entry], grid_results: list[Measured]
 
 def target_matches(advised: str, hot: str) -> bool:
     """Whether the report's target is the loop's function: ``helpers:score`` is ``score``
-    imported from the script's helper module."""
-    return advised == hot or advised.rpartition(":")[2] == hot
+    imported from the script's helper module, and ``make_scorer.score`` the closure
+    ``score`` that ``make_scorer`` returns (a script's HOT names a nested def plainly)."""
+    local = advised.rpartition(":")[2]
+    return advised == hot or local == hot or ("." not in hot and local.rpartition(".")[2] == hot)
 
 
 def _timeable(rec: Config, is_coroutine: bool) -> bool:
