@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import executors
-from .errors import HostFailed, Interrupted, ScriptFailed, UsageError
+from .errors import HostFailed, Interrupted, NothingToMeasure, ScriptFailed, UsageError
 from .machine import detect_machine
 from .measure import loop_body
 from .measure.boundary import RunSpec
@@ -94,9 +94,14 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
     workdir = new_workdir()
     try:
         progress.stage("Locating the loop (call tree, scalene)" if options.scalene else "Locating the loop (call tree)")
-        located = found = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir,
-                                 options.scalene)
-        if not options.function:
+        try:
+            located = found = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir,
+                                     options.scalene)
+        except NothingToMeasure as nothing:
+            if options.function:
+                raise
+            located = found = locate_in_loop_bodies(path, argv, functions, tree, source, workdir, nothing)
+        if not options.function and located.loop_body is None:
             located = with_loop_body(found, tree, source, path)
         calls, loop_s = located.calls, located.loop_seconds
         budget = options.budget_s or sweep_budget(loop_s, machine.usable_cpus, dask_workers, options.cpus)
@@ -170,9 +175,30 @@ def with_loop_body(located: Located, tree: ast.Module, source: str, path: Path) 
     body = loop_body.find(tree, source, fn.name, int(site_line))
     if body is None:
         return located
-    made = FunctionDef(body.name, body.loop_line, False, kind=NESTED if body.nested else TOP_LEVEL,
+    return replace(located, function=body_definition(body, path), loop_body=body)
+
+
+def locate_in_loop_bodies(path: Path, argv: list[str], functions: dict[str, FunctionDef], tree: ast.Module,
+                          source: str, workdir: Path, nothing: NothingToMeasure) -> Located:
+    """Where no function of the script's own is called repeatedly (its loop calls library
+    functions: ``out.append(zlib.compress(b))``), count again with each loop body of the
+    shape loop_body.py accepts made a function, and take the one that dominates. ``nothing``
+    is raised again where none does, or where the script fails that way."""
+    bodies = loop_body.candidates(tree, source)
+    if not bodies:
+        raise nothing
+    made = {b.name: body_definition(b, path) for b in bodies}
+    try:
+        found = locate(path, argv, {**functions, **made}, None, FIRST_RUN_TIMEOUT_S, workdir, loop_bodies=bodies)
+    except (NothingToMeasure, ScriptFailed):
+        raise nothing from None
+    body = next((b for b in bodies if b.name == found.function.name), None)
+    return found if body is None else replace(found, function=made[body.name], loop_body=body)
+
+
+def body_definition(body: loop_body.LoopBody, path: Path) -> FunctionDef:
+    return FunctionDef(body.name, body.loop_line, False, kind=NESTED if body.nested else TOP_LEVEL,
                        first_line=body.loop_line, file=str(path))
-    return replace(located, function=made, loop_body=body)
 
 
 def sample_every(calls: int, loop_s: float, budget_s: float) -> int:
@@ -204,7 +230,7 @@ def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: 
         main_guard=main_guard, dask=options.dask if dask_workers else None, dask_workers=dask_workers,
         sample_every=1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
         user_pool=located.user_pool, what_if_cpus=options.cpus or 0,
-        loop_body=located.loop_body.to_json() if located.loop_body else None)
+        loop_bodies=[located.loop_body.to_json()] if located.loop_body else [])
     seen = [0]
 
     def tick() -> None:

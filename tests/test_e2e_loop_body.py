@@ -47,3 +47,16 @@ def test_the_body_around_a_dropped_call_is_measured_and_emitted(tmp_path: Path) 
     assert parallel.returncode == 0, parallel.stderr
     assert parallel.stdout == original.stdout
     assert "def main_loop_body(seed):" in emitted.text and "Pool(processes=" in emitted.text
+
+
+def test_a_loop_of_library_calls_is_measured_as_its_body(tmp_path: Path) -> None:
+    script = SCRIPT.parent / "library_calls.py"
+    out = tmp_path / "report.json"
+    done = paradvise("profile", str(script), "--json", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert_consistent(report)
+    assert report["target"]["name"] == "main_loop_body" and report["target"]["calls"] == 12
+    assert report["target"]["loop_body"]["calls"] == ""
+    assert "calls no function of the script's own" in report["recommendation"]["reason"]
+    assert {"serial", "threads", "processes"} <= {t["executor"] for t in report["trials"]}

@@ -13,6 +13,7 @@ from typing import Optional
 import pytest
 
 from advisor.measure import loop_body, state
+from advisor.present import loop_body_text
 from advisor.present.code import with_body_function
 from advisor.sweep.checks import _reset_by_each_call
 
@@ -72,12 +73,12 @@ def test_the_changed_script_prints_what_the_original_does() -> None:
     tree = ast.parse(WORLDS)
     expected = printed(compile(WORLDS, "worlds.py", "exec"))
     assert printed(compile(loop_body.extract_tree(tree, body), "worlds.py", "exec")) == expected
-    text = loop_body.extract_source(WORLDS, tree, body)
+    text = loop_body_text.extract_source(WORLDS, tree, body)
     assert printed(compile(text, "worlds.py", "exec")) == expected
     assert "def main_loop_body(seed):\n    random.seed(seed)\n" in text
     assert "        results.append(main_loop_body(seed))\n" in text
     assert "# the hot call: its result is dropped" in text  # the body's lines as written
-    assert loop_body.function_source(WORLDS, tree, body).startswith("def main_loop_body(seed):\n")
+    assert loop_body_text.function_source(WORLDS, tree, body).startswith("def main_loop_body(seed):\n")
 
 
 def test_the_ast_change_keeps_the_body_lines_numbers() -> None:
@@ -95,7 +96,7 @@ def test_a_body_reading_a_local_is_defined_beside_the_loop() -> None:
     expected = printed(compile(source, "w.py", "exec"))
     tree = ast.parse(source)
     assert printed(compile(loop_body.extract_tree(tree, body), "w.py", "exec")) == expected
-    text = loop_body.extract_source(source, tree, body)
+    text = loop_body_text.extract_source(source, tree, body)
     assert "    def main_loop_body(seed):\n" in text
     assert printed(compile(text, "w.py", "exec")) == expected
 
@@ -106,7 +107,7 @@ def test_a_tuple_loop_variable_becomes_one_parameter_unpacked() -> None:
     body = found(source)
     assert body is not None
     tree = ast.parse(source)
-    text = loop_body.extract_source(source, tree, body)
+    text = loop_body_text.extract_source(source, tree, body)
     assert "def main_loop_body(loop_item):\n    n, seed = loop_item\n" in text
     assert printed(compile(text, "w.py", "exec")) == printed(compile(source, "w.py", "exec"))
     assert printed(compile(loop_body.extract_tree(tree, body), "w.py", "exec")) == printed(compile(source, "w.py", "exec"))
@@ -188,3 +189,75 @@ def test_the_report_code_shows_the_function_in_place_of_an_import(tmp_path: Path
     shown = with_body_function(code, body, script)
     assert "from worlds import main_loop_body" not in shown
     assert "def main_loop_body(seed):" in shown and "def map_main_loop_body(items):" in shown
+
+
+LIBRARY_LOOPS = textwrap.dedent('''\
+    import zlib
+
+    blobs = [bytes([i]) * 1000 for i in range(5)]
+    sizes = []
+    for blob in blobs:
+        sizes.append(len(zlib.compress(blob)))
+
+
+    def main():
+        packed = []
+        for blob in blobs:
+            data = blob * 2
+            packed.append(zlib.compress(data))
+        total = 0
+        for blob in blobs:  # carries a sum: not a unit of its own
+            total += len(blob)
+        print(sizes, [len(p) for p in packed], total)
+
+
+    main()
+''')
+
+
+def test_every_loop_of_the_shape_is_a_candidate_whatever_it_calls() -> None:
+    tree = ast.parse(LIBRARY_LOOPS)
+    found = [b for b in loop_body.candidates(tree, LIBRARY_LOOPS) if b.kind == "for"]
+    assert [(b.name, b.calls, b.scope) for b in found] == [("loop_body", "", ""), ("main_loop_body", "", "main")]
+    expected = printed(compile(LIBRARY_LOOPS, "lib.py", "exec"))
+    changed = tree
+    for body in found:  # as the count pass makes them, one after the other
+        changed = loop_body.extract_tree(changed, body)
+    assert printed(compile(changed, "lib.py", "exec")) == expected
+
+
+COMPREHENSIONS = textwrap.dedent('''\
+    import hashlib
+    import zlib
+
+    blobs = [bytes([i]) * 5000 for i in range(6)]
+    sizes = [len(zlib.compress(b)) for b in blobs]
+
+
+    def main(level=6):
+        pairs = [(i, b) for i, b in enumerate(blobs)]
+        digests = [hashlib.sha256(zlib.compress(b, level)).hexdigest()[:8] for b in blobs]
+        named = [f"{i}:{len(zlib.compress(b))}" for i, b in pairs if i]
+        print(sizes, digests, named)
+
+
+    main()
+''')
+
+
+def test_a_comprehension_of_library_calls_is_a_candidate_too() -> None:
+    tree = ast.parse(COMPREHENSIONS)
+    found = [b for b in loop_body.candidates(tree, COMPREHENSIONS) if b.kind == "comprehension"]
+    # Not ``pairs`` (it calls nothing) nor ``named`` (an ``if`` clause filters its items).
+    assert [(b.name, b.loop_line, b.nested) for b in found] == [
+        ("loop_body", 4, False), ("loop_body_2", 5, False), ("main.main_loop_body", 10, True)]
+    expected = printed(compile(COMPREHENSIONS, "c.py", "exec"))
+    changed = tree
+    for body in found:
+        changed = loop_body.extract_tree(changed, body)
+        text = loop_body_text.extract_source(COMPREHENSIONS, tree, body)
+        assert printed(compile(text, "c.py", "exec")) == expected
+    assert printed(compile(changed, "c.py", "exec")) == expected
+    text = loop_body_text.extract_source(COMPREHENSIONS, tree, found[2])
+    assert "    def main_loop_body(b):\n        return hashlib.sha256(zlib.compress(b, level))" in text
+    assert "    digests = [main_loop_body(b) for b in blobs]\n" in text

@@ -93,7 +93,8 @@ def recommend(trials: list[Trial], classification: Classification,
               items_measured: int = 0) -> Recommendation:
     """``items``/``items_measured``: the loop's calls and those the trials mapped. Every time
     in the words is for the whole loop: projected where the sweep projected it, else scaled
-    in proportion (which choice that makes is the same: all scale alike)."""
+    by each trial's ``loop_factor`` (the recorded durations; a process pool's modelled
+    hand-out of them), by rounds of waiting calls, or else in proportion."""
     waiting = classification.kind == "io-bound"
     trials, projected, scaled = whole_loop_trials(trials, items, items_measured, waiting)
     rec = _recommend(trials, classification, exclusions, per_call_s)

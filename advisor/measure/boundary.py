@@ -44,7 +44,8 @@ class RunSpec(_JsonMixin):
     sample_every: int = 1
     user_pool: Optional[dict[str, Any]] = None
     what_if_cpus: int = 0
-    loop_body: Optional[dict[str, Any]] = None  # loop_body.LoopBody: measure the loop's body as a function
+    # loop_body.LoopBody each: make these loops' bodies functions (the capture: the one measured)
+    loop_bodies: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import json
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ..errors import NothingToMeasure, ScriptFailed, TargetNotFound
 from .boundary import RunResult, RunSpec
@@ -177,9 +177,11 @@ class Counted:
 
 
 def count_calls(script: Path, argv: list[str], timeout: float, workdir: Path,
-                wanted: Optional[str] = None) -> Counted:
-    """Run the script once with every function counted (and ``wanted``, wherever it is)."""
-    finished = run_host(RunSpec("count", str(script), argv, wanted=wanted), timeout, workdir)
+                wanted: Optional[str] = None, loop_bodies: Sequence[LoopBody] = ()) -> Counted:
+    """Run the script once with every function counted (and ``wanted``, wherever it is);
+    ``loop_bodies`` made functions first (loop_body.candidates)."""
+    spec = RunSpec("count", str(script), argv, wanted=wanted, loop_bodies=[b.to_json() for b in loop_bodies])
+    finished = run_host(spec, timeout, workdir)
     if finished.returncode != 0:
         raise script_failure(finished, script)
     return Counted.from_result(finished.result)
@@ -256,7 +258,7 @@ def with_nested(script: Path, functions: dict[str, FunctionDef]) -> dict[str, Fu
 
 
 def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wanted: Optional[str],
-           timeout: float, workdir: Path, scalene: bool = False) -> Located:
+           timeout: float, workdir: Path, scalene: bool = False, loop_bodies: Sequence[LoopBody] = ()) -> Located:
     """Find the loop's function among the script's functions (nested ones, named lambdas
     and methods included) and those of the user's modules it imports.
 
@@ -267,10 +269,10 @@ def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wan
     if wanted and ":" not in wanted:
         wanted = resolve_function(functions, wanted, script.name).name
     counted = None
-    if scalene and not starts_pools(script):
+    if scalene and not starts_pools(script) and not loop_bodies:
         counted = count_under_scalene(script, argv, timeout, workdir, wanted)
     if counted is None:  # without scalene, or it could not run it (a failing script fails here, with its error)
-        counted = count_calls(script, argv, timeout, workdir, wanted)
+        counted = count_calls(script, argv, timeout, workdir, wanted, loop_bodies)
     wall, counts, profile = counted.wall, counted.functions, counted.profile
     # Imports are no loop's time (numpy's took 80% of a short script's run under scalene),
     # and neither is what counting every call added.

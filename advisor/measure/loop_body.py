@@ -27,7 +27,7 @@ changed in place), paradvise makes the body a function of the loop variable and 
 The function goes at module level when the body reads no local of the function around the
 loop, and inside that function (a closure) when it does. The measuring runs make the change
 on the AST (``extract_tree``: line numbers stay as written); ``--emit`` makes the same change
-in the text (``extract_source``), keeping the body's lines as written.
+in the text (``present/loop_body_text.py``), keeping the body's lines as written.
 """
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ class LoopBody:
     loop_line: int  # the ``for`` statement's line
     scope: str  # the function the loop is in (``main``), "" at module level
     nested: bool  # defined inside ``scope`` (it reads its locals), not at module level
+    # "for": a for statement's body; "comprehension": a list comprehension's element
+    # (loop_comprehension.py), at ``column`` of ``loop_line``.
+    kind: str = "for"
+    column: int = 0
 
     @property
     def function_name(self) -> str:
@@ -76,79 +80,52 @@ def find(tree: ast.Module, source: str, target: str, call_line: int) -> Optional
     local = target.rpartition(":")[2].rpartition(".")[2]
     for scope, path, loop in _loops(tree):
         if loop.lineno <= call_line <= (loop.end_lineno or loop.lineno) and _calls_and_drops(loop, local, call_line):
-            return _qualify(tree, source, scope, path, loop, target)
+            return _qualify(tree, source, scope, path, loop, target, used_names(tree))
     return None
+
+
+def candidates(tree: ast.Module, source: str) -> list[LoopBody]:
+    """Every loop whose body has the shape ``find`` accepts, whatever it calls: for a script
+    whose loop calls no function of its own (``out.append(zlib.compress(b))``), the locate
+    pass counts these bodies as the script's functions and finds the one that dominates."""
+    from .loop_comprehension import element_candidates
+
+    taken = used_names(tree)
+    found = []
+    for scope, path, loop in _loops(tree):
+        body = _qualify(tree, source, scope, path, loop, "", taken, shortest=1)
+        if body is not None:
+            taken.add(body.function_name)
+            found.append(body)
+    return found + element_candidates(tree, taken)
 
 
 def extract_tree(tree: ast.Module, body: LoopBody) -> ast.Module:
     """A copy of ``tree`` with the loop at ``body.loop_line`` calling ``body``'s function."""
+    if body.kind == "comprehension":
+        from .loop_comprehension import extract_element
+
+        return extract_element(tree, body)
     tree = copy.deepcopy(tree)
     for scope, _, loop in _loops(tree):
         if loop.lineno != body.loop_line:
             continue
         function = _body_function(loop, body.function_name)
         append = loop.body[-1]
-        call = ast.Call(ast.Name(body.function_name, ast.Load()), [_as_load(loop.target)], [])
+        call = ast.Call(ast.Name(body.function_name, ast.Load()), [as_load(loop.target)], [])
         append.value.args = [ast.copy_location(call, append.value.args[0])]  # type: ignore[attr-defined]
         loop.body = [append]
-        holder, position = _insert_point(tree, scope, loop, body.nested)
+        holder, position = insert_point(tree, scope, loop, body.nested)
         holder.insert(position, function)
         return ast.fix_missing_locations(tree)
     raise ValueError(f"no loop at line {body.loop_line}")
 
 
-def extract_source(source: str, tree: ast.Module, body: LoopBody) -> str:
-    """``source`` with the same change as ``extract_tree``, its other lines as written."""
-    lines = source.splitlines(keepends=True)
-    loop = _loop_at(tree, body)
-    append = loop.body[-1]
-    outer = _indent(lines[loop.lineno - 1])
-    target = ast.get_source_segment(source, loop.target) or ast.unparse(loop.target)
-    receiver = ast.unparse(append.value.func.value)  # type: ignore[attr-defined]
-    inner = _indent(lines[loop.body[0].lineno - 1])
-    header = lines[loop.lineno - 1:loop.body[0].lineno - 1]
-    argument = target if isinstance(loop.target, ast.Name) or target.startswith(("(", "[")) else f"({target})"
-    new_loop = [*header, f"{inner}{receiver}.append({body.function_name}({argument}))\n"]
-    rest = lines[(append.end_lineno or append.lineno):]
-    if body.nested:
-        before = lines[:loop.lineno - 1]
-        gap = ["\n"] if before and before[-1].strip() else []
-        made = [*gap, *_function_lines(source, loop, body, outer), "\n"]
-        return "".join(before + made + new_loop + rest)
-    top = _top_statement(tree, loop)
-    start = min([top.lineno, *(d.lineno for d in getattr(top, "decorator_list", []))]) - 1
-    made = [*_function_lines(source, loop, body, ""), "\n", "\n"]
-    return "".join(lines[:start] + made + lines[start:loop.lineno - 1] + new_loop + rest)
-
-
-def function_source(source: str, tree: ast.Module, body: LoopBody) -> str:
-    """The function ``extract_source`` makes of the body, at column 0 (for the report's code)."""
-    return "".join(_function_lines(source, _loop_at(tree, body), body, ""))
-
-
-def _loop_at(tree: ast.Module, body: LoopBody) -> ast.For:
+def loop_at(tree: ast.Module, body: LoopBody) -> ast.For:
     for _, _, loop in _loops(tree):
         if loop.lineno == body.loop_line:
             return loop
     raise ValueError(f"no loop at line {body.loop_line}")
-
-
-def _function_lines(source: str, loop: ast.For, body: LoopBody, indent: str) -> list[str]:
-    """``def NAME(x):``, the body's lines as written (but the append), ``return`` what it appended;
-    indented by ``indent`` (the body's own lines re-indented to match)."""
-    lines = source.splitlines(keepends=True)
-    append = loop.body[-1]
-    inner = _indent(lines[loop.body[0].lineno - 1])
-    step = indent + "    "
-    work = _reindent(lines[loop.body[0].lineno - 1:append.lineno - 1], inner, step)
-    target = ast.get_source_segment(source, loop.target) or ast.unparse(loop.target)
-    value = ast.get_source_segment(source, append.value.args[0])  # type: ignore[attr-defined]
-    returned = value if value and "\n" not in value else f"({value})" if value else ast.unparse(
-        append.value.args[0])  # type: ignore[attr-defined]
-    single = isinstance(loop.target, ast.Name)
-    parameter = target if single else TUPLE_PARAMETER
-    unpack = [] if single else [f"{step}{target} = {TUPLE_PARAMETER}\n"]
-    return [f"{indent}def {body.function_name}({parameter}):\n", *unpack, *work, f"{step}return {returned}\n"]
 
 
 # -- finding the loop ---------------------------------------------------------------------
@@ -182,37 +159,39 @@ def _calls_and_drops(loop: ast.For, local: str, call_line: int) -> bool:
 
 
 def _qualify(tree: ast.Module, source: str, scope: Scope, path: tuple[str, ...], loop: ast.For,
-             target: str) -> Optional[LoopBody]:
-    if loop.orelse or len(loop.body) < 2 or loop.body[0].lineno == loop.lineno:
+             target: str, taken: set[str], shortest: int = 2) -> Optional[LoopBody]:
+    """The body as a LoopBody if it has the module docstring's shape (``shortest``: the
+    fewest statements, the append included), named apart from the ``taken`` names."""
+    if loop.orelse or len(loop.body) < shortest or loop.body[0].lineno == loop.lineno:
         return None
-    loop_vars = _flat_names(loop.target)
+    loop_vars = flat_names(loop.target)
     receiver = _append_receiver(loop.body[-1])
-    if loop_vars is None or receiver is None or loop.body[-1].lineno <= (loop.body[-2].end_lineno or 0):
+    if loop_vars is None or receiver is None:
+        return None
+    if len(loop.body) > 1 and loop.body[-1].lineno <= (loop.body[-2].end_lineno or 0):
         return None
     if not _plain_body(loop.body):
         return None
     stores, loads = _names(loop.body)
     if stores & set(loop_vars) or receiver in stores or loads.count(receiver) != 1:
         return None
-    if (stores | set(loop_vars)) & _names_outside(scope, loop):
+    if stores & _names_outside(scope, loop):  # the loop itself still binds its variables
         return None
     if _changes_outside(loop.body, stores, _module_imports(tree)):
         return None
     if isinstance(scope, ast.Module):
         reads_locals = False
     else:
-        enclosing_locals = _locals_of(scope)
+        enclosing_locals = locals_of(scope)
         free = set(loads) - stores - set(loop_vars) - {receiver}
         reads_locals = bool(free & enclosing_locals) or len(path) > 1
     nested = reads_locals or not _reindentable(source, loop)
-    base = f"{path[-1]}_loop_body" if path else "loop_body"
-    name = _unique(base, {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-                   | {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))})
+    name = unique(f"{path[-1]}_loop_body" if path else "loop_body", taken)
     shown = ".".join((*path, name)) if nested else name
     return LoopBody(shown, target, loop.lineno, ".".join(path), nested)
 
 
-def _flat_names(target: ast.expr) -> Optional[list[str]]:
+def flat_names(target: ast.expr) -> Optional[list[str]]:
     if isinstance(target, ast.Name):
         return [target.id]
     if isinstance(target, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in target.elts):
@@ -319,7 +298,7 @@ def _changes_outside(body: list[ast.stmt], stores: set[str], modules: set[str]) 
     return False
 
 
-def _locals_of(scope: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> set[str]:
+def locals_of(scope: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> set[str]:
     names = {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)}
     # A comprehension's variables are its own, not the function's.
     own = {id(n) for c in ast.walk(scope) if isinstance(c, ast.comprehension) for n in ast.walk(c.target)}
@@ -337,12 +316,17 @@ def _reindentable(source: str, loop: ast.For) -> bool:
     """Whether the body's lines can move to module level: each starts with its indentation
     (a multi-line string that does not would change if re-indented)."""
     lines = source.splitlines()
-    inner = _indent(lines[loop.body[0].lineno - 1])
+    inner = indent_of(lines[loop.body[0].lineno - 1])
     return all(not line.strip() or line.startswith(inner)
                for line in lines[loop.body[0].lineno - 1:loop.body[-1].end_lineno or loop.body[-1].lineno])
 
 
-def _unique(base: str, used: set[str]) -> str:
+def used_names(tree: ast.Module) -> set[str]:
+    return ({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            | {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))})
+
+
+def unique(base: str, used: set[str]) -> str:
     name, n = base, 2
     while name in used:
         name, n = f"{base}_{n}", n + 1
@@ -353,19 +337,24 @@ def _unique(base: str, used: set[str]) -> str:
 def _body_function(loop: ast.For, name: str) -> ast.FunctionDef:
     *work, append = loop.body
     returned = ast.copy_location(ast.Return(append.value.args[0]), append)  # type: ignore[attr-defined]
-    if isinstance(loop.target, ast.Name):
-        parameter, unpack = loop.target.id, []
+    return function_of(name, loop.target, [*work, returned], loop)
+
+
+def function_of(name: str, target: ast.expr, body: list[ast.stmt], at: ast.AST) -> ast.FunctionDef:
+    """``def name(x): body`` for the loop variable ``x``; a tuple of them is one parameter,
+    unpacked first."""
+    if isinstance(target, ast.Name):
+        parameter, unpack = target.id, []
     else:
         parameter = TUPLE_PARAMETER
-        unpack = [ast.copy_location(ast.Assign([copy.deepcopy(loop.target)], ast.Name(TUPLE_PARAMETER, ast.Load())),
-                                    loop.body[0])]
+        unpack = [ast.copy_location(ast.Assign([copy.deepcopy(target)], ast.Name(TUPLE_PARAMETER, ast.Load())),
+                                    body[0])]
     args = ast.arguments(posonlyargs=[], args=[ast.arg(parameter)], kwonlyargs=[], kw_defaults=[], defaults=[])
-    function = ast.FunctionDef(name=name, args=args, body=[*unpack, *work, returned], decorator_list=[],
-                               returns=None)
-    return ast.copy_location(function, loop)
+    function = ast.FunctionDef(name=name, args=args, body=[*unpack, *body], decorator_list=[], returns=None)
+    return ast.copy_location(function, at)
 
 
-def _as_load(target: ast.expr) -> ast.expr:
+def as_load(target: ast.expr) -> ast.expr:
     made = copy.deepcopy(target)
     for node in ast.walk(made):
         if hasattr(node, "ctx"):
@@ -373,11 +362,11 @@ def _as_load(target: ast.expr) -> ast.expr:
     return made
 
 
-def _insert_point(tree: ast.Module, scope: Scope, loop: ast.For, nested: bool) -> tuple[list[ast.stmt], int]:
+def insert_point(tree: ast.Module, scope: Scope, loop: ast.stmt, nested: bool) -> tuple[list[ast.stmt], int]:
     """Where the function goes: just before the loop in its block, or before the module-level
     statement that holds the loop."""
     if not nested:
-        top = _top_statement(tree, loop)
+        top = top_statement(tree, loop)
         return tree.body, tree.body.index(top)
     for node in ast.walk(scope):
         for field in ("body", "orelse", "finalbody"):
@@ -390,13 +379,9 @@ def _insert_point(tree: ast.Module, scope: Scope, loop: ast.For, nested: bool) -
     raise ValueError("the loop is in no block")
 
 
-def _top_statement(tree: ast.Module, loop: ast.For) -> ast.stmt:
+def top_statement(tree: ast.Module, loop: ast.AST) -> ast.stmt:
     return next(stmt for stmt in tree.body if any(n is loop for n in ast.walk(stmt)))
 
 
-def _indent(line: str) -> str:
+def indent_of(line: str) -> str:
     return line[:len(line) - len(line.lstrip())]
-
-
-def _reindent(lines: list[str], old: str, new: str) -> list[str]:
-    return [new + line[len(old):] if line.startswith(old) else line for line in lines]

@@ -49,8 +49,7 @@ def _run(spec: RunSpec, wrappers: Optional[dict[str, Any]] = None) -> float:
 
     started = time.perf_counter()
     try:
-        body = LoopBody.from_json(spec.loop_body) if spec.loop_body else None
-        run_script(Path(spec.script), spec.argv, wrappers, body)
+        run_script(Path(spec.script), spec.argv, wrappers, [LoopBody.from_json(b) for b in spec.loop_bodies])
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise ScriptError(f"the script exited with status {exc.code}") from None

@@ -131,20 +131,20 @@ def run_script(
     path: Path,
     argv: list[str],
     wrappers: Optional["Wrappers"] = None,
-    loop_body: Optional[LoopBody] = None,
+    loop_bodies: Sequence[LoopBody] = (),
 ) -> types.ModuleType:
     """Execute the script as ``__main__`` (like runpy.run_path), optionally wrapping functions.
 
     ``argv`` is the full ``sys.argv`` (argv[0] as the user typed it, like python keeps it).
     ``wrappers`` maps display names (``replayable_functions``) to decorators applied to
     them, in the script and in the user's own modules it imports (the import hook below).
-    ``loop_body``: first make that loop's body a function (loop_body.py), to be wrapped.
+    ``loop_bodies``: first make those loops' bodies functions (loop_body.py), to be wrapped.
     Exceptions, including SystemExit, propagate.
     """
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(path))
-    if loop_body is not None:
-        tree = extract_tree(tree, loop_body)
+    for body in loop_bodies:
+        tree = extract_tree(tree, body)
     module = types.ModuleType("__main__")
     module.__dict__.update(
         __file__=str(path), __builtins__=__builtins__, __spec__=None, __loader__=None, __cached__=None

@@ -49,6 +49,9 @@ def advice_phrase(executor: str, workers: int, chunksize: Optional[int] = None,
 def body_sentence(body: LoopBody, script: Path) -> str:
     """Why the unit measured is the loop's body, not the function it spends its time in."""
     function = body.name.rpartition(".")[2]
-    return (f"The unit measured is the body of the loop at {script.name}:{body.loop_line}, made a function "
-            f"({function}) of the loop variable: it calls {body.calls} and drops its result, so the loop's "
-            f"output is what the body appends, not what {body.calls} returns.")
+    made = (f"The unit measured is the body of the loop at {script.name}:{body.loop_line}, made a function "
+            f"({function}) of the loop variable")
+    if not body.calls:
+        return made + ": the loop calls no function of the script's own many times, so its body is the unit."
+    return (f"{made}: it calls {body.calls} and drops its result, so the loop's output is what the body "
+            f"appends, not what {body.calls} returns.")

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Optional
 
 from .. import executors
-from ..measure.loop_body import LoopBody, function_source
+from ..measure.loop_body import LoopBody
 from ..model import Recommendation
 from .advice_words import advice_phrase
+from .loop_body_text import function_source
 
 HEADER = """# paradvise: {summary}, as measured on this machine.
 {imports}

@@ -39,9 +39,10 @@ from libcst.metadata import MetadataWrapper
 
 from .. import executors
 from ..errors import UsageError
-from ..measure.loop_body import LoopBody, extract_source
+from ..measure.loop_body import LoopBody
 from ..model import Recommendation, Report
 from .code import emit, map_helper, summary, through_trampoline
+from .loop_body_text import extract_source
 from .rewrite_find import Builder, Finder, Site
 
 # Executors whose workers may import the script: its module-level code must sit under a main guard.

@@ -1,0 +1,107 @@
+"""The loop body made a function (measure/loop_body.py), in the script's text: for --emit
+and --patch, and the report's code. The body's own lines move as written, comments included."""
+from __future__ import annotations
+
+import ast
+
+from ..measure.loop_body import TUPLE_PARAMETER, LoopBody, indent_of, loop_at, top_statement
+from ..measure.loop_comprehension import comprehension_at
+
+
+def extract_source(source: str, tree: ast.Module, body: LoopBody) -> str:
+    """``source`` with the same change as ``extract_tree``, its other lines as written."""
+    if body.kind == "comprehension":
+        return _element_source(source, tree, body)
+    lines = source.splitlines(keepends=True)
+    loop = loop_at(tree, body)
+    append = loop.body[-1]
+    outer = indent_of(lines[loop.lineno - 1])
+    target = ast.get_source_segment(source, loop.target) or ast.unparse(loop.target)
+    receiver = ast.unparse(append.value.func.value)  # type: ignore[attr-defined]
+    inner = indent_of(lines[loop.body[0].lineno - 1])
+    header = lines[loop.lineno - 1:loop.body[0].lineno - 1]
+    argument = target if isinstance(loop.target, ast.Name) or target.startswith(("(", "[")) else f"({target})"
+    new_loop = [*header, f"{inner}{receiver}.append({body.function_name}({argument}))\n"]
+    rest = lines[(append.end_lineno or append.lineno):]
+    if body.nested:
+        before = lines[:loop.lineno - 1]
+        gap = ["\n"] if before and before[-1].strip() else []
+        made = [*gap, *_function_lines(source, loop, body, outer), "\n"]
+        return "".join(before + made + new_loop + rest)
+    top = top_statement(tree, loop)
+    start = min([top.lineno, *(d.lineno for d in getattr(top, "decorator_list", []))]) - 1
+    made = [*_gap(lines[:start]), *_function_lines(source, loop, body, ""), "\n", "\n"]
+    return "".join(lines[:start] + made + lines[start:loop.lineno - 1] + new_loop + rest)
+
+
+def function_source(source: str, tree: ast.Module, body: LoopBody) -> str:
+    """The function ``extract_source`` makes of the body, at column 0 (for the report's code)."""
+    if body.kind == "comprehension":
+        return "".join(_element_function(source, tree, body, ""))
+    return "".join(_function_lines(source, loop_at(tree, body), body, ""))
+
+
+def _function_lines(source: str, loop: ast.For, body: LoopBody, indent: str) -> list[str]:
+    """``def NAME(x):``, the body's lines as written (but the append), ``return`` what it appended;
+    indented by ``indent`` (the body's own lines re-indented to match)."""
+    lines = source.splitlines(keepends=True)
+    append = loop.body[-1]
+    inner = indent_of(lines[loop.body[0].lineno - 1])
+    step = indent + "    "
+    work = _reindent(lines[loop.body[0].lineno - 1:append.lineno - 1], inner, step)
+    target = ast.get_source_segment(source, loop.target) or ast.unparse(loop.target)
+    value = ast.get_source_segment(source, append.value.args[0])  # type: ignore[attr-defined]
+    returned = value if value and "\n" not in value else f"({value})" if value else ast.unparse(
+        append.value.args[0])  # type: ignore[attr-defined]
+    single = isinstance(loop.target, ast.Name)
+    parameter = target if single else TUPLE_PARAMETER
+    unpack = [] if single else [f"{step}{target} = {TUPLE_PARAMETER}\n"]
+    return [f"{indent}def {body.function_name}({parameter}):\n", *unpack, *work, f"{step}return {returned}\n"]
+
+
+def _reindent(lines: list[str], old: str, new: str) -> list[str]:
+    return [new + line[len(old):] if line.startswith(old) else line for line in lines]
+
+
+def _element_source(source: str, tree: ast.Module, body: LoopBody) -> str:
+    """``extract_source`` for a comprehension's element (measure/loop_comprehension.py)."""
+    scope, stmt, comp = comprehension_at(tree, body)
+    lines = source.splitlines(keepends=True)
+    target = ast.get_source_segment(source, comp.generators[0].target) or ast.unparse(comp.generators[0].target)
+    argument = target if isinstance(comp.generators[0].target, ast.Name) or target.startswith(("(", "[")) \
+        else f"({target})"
+    elt = comp.elt
+    # Offsets are in UTF-8 bytes: cut the element's span out of the encoded lines.
+    first = lines[elt.lineno - 1].encode()
+    last = lines[(elt.end_lineno or elt.lineno) - 1].encode()
+    replaced = (first[:elt.col_offset] + f"{body.function_name}({argument})".encode()
+                + last[elt.end_col_offset or 0:]).decode()
+    lines[elt.lineno - 1:elt.end_lineno or elt.lineno] = [replaced]
+    if body.nested:
+        indent = indent_of(lines[stmt.lineno - 1])
+        made = [*_element_function(source, tree, body, indent), "\n"]
+        return "".join(lines[:stmt.lineno - 1] + made + lines[stmt.lineno - 1:])
+    top = top_statement(tree, stmt)
+    start = min([top.lineno, *(d.lineno for d in getattr(top, "decorator_list", []))]) - 1
+    made = [*_gap(lines[:start]), *_element_function(source, tree, body, ""), "\n", "\n"]
+    return "".join(lines[:start] + made + lines[start:])
+
+
+def _gap(before: list[str]) -> list[str]:
+    """Blank lines enough to set a module-level def apart from the line before it."""
+    if not before or not before[-1].strip():
+        return [] if not before or len(before) < 2 or not before[-2].strip() else ["\n"]
+    return ["\n", "\n"]
+
+
+def _element_function(source: str, tree: ast.Module, body: LoopBody, indent: str) -> list[str]:
+    _, _, comp = comprehension_at(tree, body)
+    target = comp.generators[0].target
+    text = ast.get_source_segment(source, target) or ast.unparse(target)
+    value = ast.get_source_segment(source, comp.elt) or ast.unparse(comp.elt)
+    returned = value if "\n" not in value else f"({value})"
+    single = isinstance(target, ast.Name)
+    step = indent + "    "
+    unpack = [] if single else [f"{step}{text} = {TUPLE_PARAMETER}\n"]
+    return [f"{indent}def {body.function_name}({text if single else TUPLE_PARAMETER}):\n", *unpack,
+            f"{step}return {returned}\n"]
