@@ -59,4 +59,6 @@ def test_a_loop_of_library_calls_is_measured_as_its_body(tmp_path: Path) -> None
     assert report["target"]["name"] == "main_loop_body" and report["target"]["calls"] == 12
     assert report["target"]["loop_body"]["calls"] == ""
     assert "calls no function of the script's own" in report["recommendation"]["reason"]
-    assert {"serial", "threads", "processes"} <= {t["executor"] for t in report["trials"]}
+    # Which executors the plan times is the sweep's choice (a busy machine may leave threads
+    # out); the body is a unit that was timed beside serial.
+    assert "serial" in {t["executor"] for t in report["trials"]} and len(report["trials"]) >= 2
