@@ -138,6 +138,8 @@ def shared_makespan(walls: list[float], workers: int, chunksize: int, cpus: int)
     at the end of a loop, four workers on two CPUs run all three at once and end in 1.5
     items' time, where two workers take two.
     """
+    if workers <= max(1, cpus):  # each busy worker has a CPU of its own: the plain hand-out
+        return simulate_map(tuple(walls), workers, chunksize, 0.0)
     step = max(1, chunksize)
     chunks = [sum(walls[i:i + step]) for i in range(0, len(walls), step)]
     busy = chunks[:max(1, workers)]

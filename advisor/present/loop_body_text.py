@@ -16,12 +16,10 @@ def extract_source(source: str, tree: ast.Module, body: LoopBody) -> str:
     loop = loop_at(tree, body)
     append = loop.body[-1]
     outer = indent_of(lines[loop.lineno - 1])
-    target = ast.get_source_segment(source, loop.target) or ast.unparse(loop.target)
     receiver = ast.unparse(append.value.func.value)  # type: ignore[attr-defined]
     inner = indent_of(lines[loop.body[0].lineno - 1])
     header = lines[loop.lineno - 1:loop.body[0].lineno - 1]
-    argument = target if isinstance(loop.target, ast.Name) or target.startswith(("(", "[")) else f"({target})"
-    new_loop = [*header, f"{inner}{receiver}.append({body.function_name}({argument}))\n"]
+    new_loop = [*header, f"{inner}{receiver}.append({body.function_name}({_argument(source, loop.target)}))\n"]
     rest = lines[(append.end_lineno or append.lineno):]
     if body.nested:
         before = lines[:loop.lineno - 1]
@@ -49,14 +47,28 @@ def _function_lines(source: str, loop: ast.For, body: LoopBody, indent: str) -> 
     inner = indent_of(lines[loop.body[0].lineno - 1])
     step = indent + "    "
     work = _reindent(lines[loop.body[0].lineno - 1:append.lineno - 1], inner, step)
-    target = ast.get_source_segment(source, loop.target) or ast.unparse(loop.target)
-    value = ast.get_source_segment(source, append.value.args[0])  # type: ignore[attr-defined]
-    returned = value if value and "\n" not in value else f"({value})" if value else ast.unparse(
-        append.value.args[0])  # type: ignore[attr-defined]
-    single = isinstance(loop.target, ast.Name)
-    parameter = target if single else TUPLE_PARAMETER
-    unpack = [] if single else [f"{step}{target} = {TUPLE_PARAMETER}\n"]
-    return [f"{indent}def {body.function_name}({parameter}):\n", *unpack, *work, f"{step}return {returned}\n"]
+    return _def_lines(source, body.function_name, loop.target, work, append.value.args[0],  # type: ignore[attr-defined]
+                      indent)
+
+
+def _def_lines(source: str, name: str, target: ast.expr, work: list[str], value: ast.expr,
+               indent: str) -> list[str]:
+    """``def name(x):`` (a tuple of loop variables: one parameter, unpacked), the ``work``
+    lines, then ``return`` the value as written."""
+    text = ast.get_source_segment(source, target) or ast.unparse(target)
+    written = ast.get_source_segment(source, value) or ast.unparse(value)
+    returned = written if "\n" not in written else f"({written})"
+    single = isinstance(target, ast.Name)
+    step = indent + "    "
+    unpack = [] if single else [f"{step}{text} = {TUPLE_PARAMETER}\n"]
+    return [f"{indent}def {name}({text if single else TUPLE_PARAMETER}):\n", *unpack, *work,
+            f"{step}return {returned}\n"]
+
+
+def _argument(source: str, target: ast.expr) -> str:
+    """The loop variable(s) as one argument: ``x``, or ``(i, x)`` for a tuple of them."""
+    text = ast.get_source_segment(source, target) or ast.unparse(target)
+    return text if isinstance(target, ast.Name) or text.startswith(("(", "[")) else f"({text})"
 
 
 def _reindent(lines: list[str], old: str, new: str) -> list[str]:
@@ -67,9 +79,7 @@ def _element_source(source: str, tree: ast.Module, body: LoopBody) -> str:
     """``extract_source`` for a comprehension's element (measure/loop_comprehension.py)."""
     scope, stmt, comp = comprehension_at(tree, body)
     lines = source.splitlines(keepends=True)
-    target = ast.get_source_segment(source, comp.generators[0].target) or ast.unparse(comp.generators[0].target)
-    argument = target if isinstance(comp.generators[0].target, ast.Name) or target.startswith(("(", "[")) \
-        else f"({target})"
+    argument = _argument(source, comp.generators[0].target)
     elt = comp.elt
     # Offsets are in UTF-8 bytes: cut the element's span out of the encoded lines.
     first = lines[elt.lineno - 1].encode()
@@ -96,12 +106,4 @@ def _gap(before: list[str]) -> list[str]:
 
 def _element_function(source: str, tree: ast.Module, body: LoopBody, indent: str) -> list[str]:
     _, _, comp = comprehension_at(tree, body)
-    target = comp.generators[0].target
-    text = ast.get_source_segment(source, target) or ast.unparse(target)
-    value = ast.get_source_segment(source, comp.elt) or ast.unparse(comp.elt)
-    returned = value if "\n" not in value else f"({value})"
-    single = isinstance(target, ast.Name)
-    step = indent + "    "
-    unpack = [] if single else [f"{step}{text} = {TUPLE_PARAMETER}\n"]
-    return [f"{indent}def {body.function_name}({text if single else TUPLE_PARAMETER}):\n", *unpack,
-            f"{step}return {returned}\n"]
+    return _def_lines(source, body.function_name, comp.generators[0].target, [], comp.elt, indent)
