@@ -77,6 +77,18 @@ class Advice:
                       rec.get("blas_threads"))
 
 
+def run_summary(advice: Advice) -> dict[str, Any]:
+    """One paradvise run in brief: its recommendation, and each trial's runs and loop factor."""
+    if not advice.report:
+        return {"error": advice.error}
+    report = advice.report
+    return {"recommendation": report["recommendation"],
+            "trials": [{k: t.get(k) for k in ("executor", "workers", "chunksize", "start_method", "blas_threads",
+                                               "repeats", "projected_seconds", "loop_factor", "ok")}
+                       for t in report.get("trials", [])],
+            "warnings": [w.get("code") for w in report.get("warnings", [])]}
+
+
 def advise(path: Path, scale: int) -> Advice:
     """Run ``paradvise profile`` as a user would and time its whole wall clock."""
     with tempfile.TemporaryDirectory(prefix="paradvise-bench-") as tmp:
@@ -128,6 +140,8 @@ def bench_workload(workload: Workload, cpus: int, repeats: int, quick: bool, sca
         again = [advise(workload.path, scale) for _ in range(advice_runs - 1)]
         row["verdicts"] = [a.config().executor if a.config() else "failed" for a in [advice, *again]]
         row["verdict_errors"] = [a.error for a in [advice, *again] if not a.config()]  # why a run gave none
+        # Each later run's choice and the trials it rested on, so a verdict that changed can be read.
+        row["again"] = [run_summary(a) for a in again]
         log(f"   verdicts of {advice_runs} runs: {', '.join(row['verdicts'])}"
             + "".join(f"\n   a run failed: {e}" for e in row["verdict_errors"]))
     try:

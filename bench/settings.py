@@ -15,6 +15,7 @@ SAMPLES = ROOT / "samples"
 WORKLOADS = BENCH / "workloads"
 REAL = BENCH / "real"  # real public code, each file citing its source (see bench/real/README.md)
 FRESH = BENCH / "fresh"  # held-out scripts, written without reading paradvise (see bench/fresh/README.md)
+FRESH2 = BENCH / "fresh2"  # a second such suite, written later, benched before anyone here read it
 RESULTS = BENCH / "results"
 
 # The grid (CONTRACT: processes use fork; threads and asyncio are capped at the item count).
