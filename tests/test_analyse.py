@@ -598,3 +598,43 @@ class TestLoopFactor:
         assert rec.executor == "processes"
         assert rec.expected_speedup == pytest.approx((0.4 * 3.0) / (0.3 * 2.5), rel=1e-3)
         assert "recorded durations" in rec.reason
+
+
+class TestOversubscribedWorkers:
+    """Twice the CPUs in process workers, planned where the loop's durations say it ends sooner."""
+
+    @staticmethod
+    def load(loop_walls, cpus=2, waiting=False, start_s=0.01):
+        subset = tuple(loop_walls[::5])
+        return space.Workload(items=len(subset), per_call_s=0.02, serial_s=sum(subset), usable_cpus=cpus,
+                              waiting=waiting, gil_free=False, process_start_s=start_s, walls=subset,
+                              total_items=len(loop_walls), loop_walls=tuple(loop_walls))
+
+    def test_long_items_at_the_end_share_the_cpus(self):
+        from advisor.analyse.workload import oversubscribed_workers
+
+        # Two workers take two of the three long ones, then one: 0.27 + 0.44 s. Four run all
+        # three at once on two CPUs: 0.27 + 0.33 s, a gain over the two extra start-ups.
+        load = self.load([0.015] * 36 + [0.22] * 3)
+        assert oversubscribed_workers(load) == 4
+        planned = EXECUTORS["processes"].configs(load)
+        assert space.Config("processes", 4, 1, "fork") in planned
+        # Its predicted time is the loop's modelled makespan in the subset's proportion: under
+        # what two workers take over the loop, so proportioned (this subset holds no long item).
+        load = dataclasses.replace(load, process_start_s=0.001)
+        four = EXECUTORS["processes"].predict(load, space.Config("processes", 4, 1, "fork"))
+        share = sum(load.walls) / sum(load.loop_walls)
+        assert four == pytest.approx(0.002 + 0.60 * share)
+        assert four < 0.001 + space.simulate_map(load.loop_walls, 2, 1, 0.0) * share
+
+    def test_even_items_waiting_calls_and_unknown_loops_plan_one_worker_per_cpu(self):
+        from advisor.analyse.workload import oversubscribed_workers
+
+        assert oversubscribed_workers(self.load([0.02] * 40)) is None  # the CPUs stay busy to the end
+        assert oversubscribed_workers(self.load([0.015] * 36 + [0.22] * 3, waiting=True)) is None
+        assert oversubscribed_workers(self.load([0.015] * 36 + [0.22] * 3, cpus=1)) is None
+        # A gain smaller than the extra workers' start-up is not worth a trial.
+        assert oversubscribed_workers(self.load([0.015] * 36 + [0.22] * 3, start_s=0.2)) is None
+        unknown = dataclasses.replace(self.load([0.015] * 36 + [0.22] * 3), loop_walls=())
+        assert oversubscribed_workers(unknown) is None
+        assert all(c.workers <= 2 for c in EXECUTORS["processes"].configs(unknown))

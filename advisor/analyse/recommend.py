@@ -8,6 +8,7 @@ from typing import Any, Optional
 from ..executors import REGISTRY
 from ..model import Classification, Recommendation, Trial
 from ..units import human_seconds as _us
+from .workload import TIE_FRACTION
 
 # Below a 15% measured gain, parallel code is not worth its complexity, start-up cost
 # and fragility: the honest advice is to stay serial.
@@ -15,8 +16,7 @@ WORTHWHILE_SPEEDUP = 1.15
 # Start methods, simplest first: fork needs nothing of the script, forkserver and spawn
 # re-import it in each worker (so they need a main guard and importable state).
 START_METHOD_SIMPLICITY = {"fork": 0, "forkserver": 1, "spawn": 2}
-# Two medians closer than this fraction (or than their measured spread) are a tie.
-TIE_FRACTION = 0.03
+# Two medians closer than TIE_FRACTION (analyse/workload) or than their measured spread are a tie.
 # A spread counts as noise only from this many runs (see _settled_spread).
 TIE_MIN_RUNS = 3
 # A budget that measured no parallel configuration: what to ask for instead, in serial

@@ -21,6 +21,9 @@ CHUNKS_PER_WORKER_BALANCED = 16
 MAX_CHUNK_CANDIDATES = 3
 # Waiting (I/O) work can use many more threads than cores; beyond this it rarely pays.
 MAX_WAITING_WORKERS = 128
+# Two medians closer than this fraction of the faster are a tie (recommend._tie_margin):
+# a modelled gain smaller than it could not be told from noise by the trials.
+TIE_FRACTION = 0.03
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class Workload:
     start_method: str = "fork"  # what process pools are planned with
     # The whole loop's calls, when the trials map a subset of them (0: ``items`` are all).
     total_items: int = 0
+    # Every call's duration over the whole loop, in the units of ``walls``, when the trials
+    # map a subset and every call was recorded: a subset holds a loop's long items in other
+    # proportions, and how a pool waits on them shows only over the whole loop.
+    loop_walls: tuple[float, ...] = ()
 
 
 def worker_levels(upper: int) -> list[int]:
@@ -154,6 +161,26 @@ def shared_makespan(walls: list[float], workers: int, chunksize: int, cpus: int)
             if queue:
                 busy.append(queue.popleft())
     return now
+
+
+def oversubscribed_workers(load: Workload) -> Optional[int]:
+    """Twice as many process workers as CPUs, where the loop's own durations say that sharing
+    the CPUs among more workers ends it sooner by more than it costs; else None.
+
+    With a few long items at the end of a loop, each waits for a free worker behind the
+    others; with more workers than CPUs they start at once and share the CPUs
+    (``shared_makespan``). Worth a trial when the modelled gain exceeds both the extra
+    workers' measured start-up and the share of a run that two timings cannot tell apart
+    (``TIE_FRACTION``, as the recommendation compares them).
+    """
+    cpus = load.usable_cpus
+    if load.waiting or cpus < 2 or not load.loop_walls or len(load.loop_walls) <= cpus:
+        return None
+    more = 2 * cpus
+    own = shared_makespan(list(load.loop_walls), cpus, 1, cpus)
+    shared = shared_makespan(list(load.loop_walls), more, 1, cpus)
+    cost = load.process_start_s * (more - cpus) / 2  # as processes.predict charges start-up
+    return more if own - shared > max(cost, TIE_FRACTION * own) else None
 
 
 def loop_factor(executor: str, workers: int, chunksize: Optional[int], loop_walls: list[float],

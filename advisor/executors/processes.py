@@ -11,7 +11,15 @@ import multiprocessing.pool
 import signal
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..analyse.workload import Config, chunk_candidates, simulate_map, waiting_upper, worker_levels
+from ..analyse.workload import (
+    Config,
+    chunk_candidates,
+    oversubscribed_workers,
+    shared_makespan,
+    simulate_map,
+    waiting_upper,
+    worker_levels,
+)
 from ..errors import WorkerDied
 from .base import Code, CodeSpec, Executor, WarmPools, with_pool
 
@@ -70,6 +78,9 @@ def configs(load: "Workload") -> list[Config]:
     out = []
     for w in worker_levels(min(upper, max(2, load.items))):
         out += [Config("processes", w, c, start_method) for c in chunk_candidates(load, w)]
+    more = oversubscribed_workers(load)
+    if more:  # long items would queue behind each other: one item per hand-out lets them share the CPUs
+        out.append(Config("processes", more, 1, start_method))
     return out
 
 
@@ -79,6 +90,11 @@ def predict(load: "Workload", config: Config, start_factor: float = 1.0) -> floa
     w = config.workers
     parallel = min(w, load.items) if load.waiting else min(w, load.usable_cpus)
     start = load.process_start_s * w / 2 * start_factor
+    if w > load.usable_cpus and not load.waiting and load.loop_walls and load.walls:
+        # More workers than CPUs pay off only over the loop's own durations (see
+        # oversubscribed_workers): its modelled makespan, in the subset's proportion.
+        whole = shared_makespan(list(load.loop_walls), w, config.chunksize or 1, load.usable_cpus)
+        return start + whole * sum(load.walls) / sum(load.loop_walls)
     if len(load.walls) == load.items and load.items:
         return start + simulate_map(load.walls, parallel, config.chunksize or 1, load.process_task_s)
     chunks = math.ceil(load.items / (config.chunksize or 1))

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from ..analyse import space
-from ..analyse.classify import GIL_FREE_SPEEDUP, WAITING_CPU_RATIO
 from ..measure.capture import Call
 from ..model import Trial, Warning
 from .budget import Clock, config_of, mad, repeats_for
 from .checks import TrialChecks, Unsafe
+from .facts import Facts
 from .isolate import Outcome, run_isolated
 from .rounds import CONTENDER_MARGIN, PREDICTION_MARGIN, PROJECTION_RESERVE, SETTLE_RESERVE, ClosingRounds
 from .subject import Subject
@@ -181,7 +181,7 @@ class Sweep(TrialChecks, ClosingRounds):
         if not serial.ok or serial.seconds is None:
             return self.trials
         self.overheads = dict(facts.overheads)
-        load = facts.workload(self.subject, serial.seconds, self.options)
+        load = facts.workload(self.subject, serial.seconds, self.options, tuple(c.wall for c in self.calls))
         planned = self.blas_limited_first(space.plan(load, self.options.executors, self.options.start_method), facts)
         self.time_user_pool(serial.seconds, len(planned), on_trial)
         blas_done = False
@@ -380,40 +380,3 @@ class Sweep(TrialChecks, ClosingRounds):
                 and method in multiprocessing.get_all_start_methods()
                 and f"start_{method}_s" in overheads
                 and (own is None or overheads[f"start_{method}_s"] < own)]
-
-
-def scaled_walls(walls: list[float], serial_s: float) -> tuple[float, ...]:
-    """Per-item durations from the real calls, scaled to the serial trial's total.
-
-    The recorder's clocks add a little to each real call; the serial trial does not.
-    """
-    total = sum(walls)
-    if not walls or total <= 0:
-        return ()
-    return tuple(w * serial_s / total for w in walls)
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What the probes found before the trials; it shapes the plan."""
-
-    cpu_ratio: float
-    gil: Optional[dict[str, float]]
-    overheads: dict[str, float]
-    blas: dict[str, Any] = field(default_factory=dict)  # see probes.blas_pool
-    item_bytes: int = 0  # median pickled size of one item's arguments
-
-    def workload(self, subject: Subject, serial_s: float, options: SweepOptions) -> space.Workload:
-        n = len(subject.items)
-        speedup = (self.gil or {}).get("speedup", 1.0)
-        return space.Workload(
-            items=n, per_call_s=serial_s / max(n, 1), serial_s=serial_s,
-            usable_cpus=options.usable_cpus, waiting=self.cpu_ratio < WAITING_CPU_RATIO,
-            gil_free=speedup >= GIL_FREE_SPEEDUP, is_coroutine=subject.is_coroutine,
-            in_event_loop=subject.in_event_loop,
-            process_start_s=self.overheads.get("process_start_s", 0.05),
-            process_task_s=self.overheads.get("process_task_s", 1e-4),
-            thread_task_s=self.overheads.get("thread_task_s", 2e-5),
-            dask_workers=options.dask_workers if options.dask else 0,
-            walls=scaled_walls(subject.walls, serial_s), item_bytes=self.item_bytes, l2_bytes=options.l2_bytes,
-            what_if_cpus=options.what_if_cpus, total_items=subject.total_items)
