@@ -238,7 +238,8 @@ COMPREHENSIONS = textwrap.dedent('''\
         pairs = [(i, b) for i, b in enumerate(blobs)]
         digests = [hashlib.sha256(zlib.compress(b, level)).hexdigest()[:8] for b in blobs]
         named = [f"{i}:{len(zlib.compress(b))}" for i, b in pairs if i]
-        print(sizes, digests, named)
+        bound = [zlib.compress(b, n) for b in blobs if (n := len(b) % 9)]
+        print(sizes, digests, named, bound)
 
 
     main()
@@ -248,9 +249,11 @@ COMPREHENSIONS = textwrap.dedent('''\
 def test_a_comprehension_of_library_calls_is_a_candidate_too() -> None:
     tree = ast.parse(COMPREHENSIONS)
     found = [b for b in loop_body.candidates(tree, COMPREHENSIONS) if b.kind == "comprehension"]
-    # Not ``pairs`` (it calls nothing) nor ``named`` (an ``if`` clause filters its items).
+    # Not ``pairs`` (it calls nothing) nor ``bound`` (its ``if`` binds a name the element reads);
+    # ``named``'s ``if`` clause stays in the comprehension, choosing the items.
     assert [(b.name, b.loop_line, b.nested) for b in found] == [
-        ("loop_body", 4, False), ("loop_body_2", 5, False), ("main.main_loop_body", 10, True)]
+        ("loop_body", 4, False), ("loop_body_2", 5, False), ("main.main_loop_body", 10, True),
+        ("main_loop_body_2", 11, False)]
     expected = printed(compile(COMPREHENSIONS, "c.py", "exec"))
     changed = tree
     for body in found:
@@ -261,3 +264,6 @@ def test_a_comprehension_of_library_calls_is_a_candidate_too() -> None:
     text = loop_body_text.extract_source(COMPREHENSIONS, tree, found[2])
     assert "    def main_loop_body(b):\n        return hashlib.sha256(zlib.compress(b, level))" in text
     assert "    digests = [main_loop_body(b) for b in blobs]\n" in text
+    text = loop_body_text.extract_source(COMPREHENSIONS, tree, found[3])
+    assert "def main_loop_body_2(loop_item):\n    i, b = loop_item\n" in text
+    assert "    named = [main_loop_body_2((i, b)) for i, b in pairs if i]\n" in text

@@ -6,8 +6,11 @@ the script's own: ``[zlib.compress(b) for b in blobs]`` becomes::
 
     packed = [main_loop_body(b) for b in blobs]
 
-Only the plain shape: one ``for`` clause, no ``if`` clause, a flat loop variable, an element
-that calls something and neither awaits, yields nor binds a name. As for a ``for`` body
+Only the plain shape: one ``for`` clause, a flat loop variable, an element that calls
+something and neither awaits, yields nor binds a name. ``if`` clauses stay where they are
+(``[main_loop_body(b) for b in blobs if b]``): they choose the items, the element is the
+work; one that binds a name (``if (n := len(b))``) is left alone, as the element may read it
+and the function would not have it. As for a ``for`` body
 (loop_body.py), the function goes at module level unless the element reads a local of
 the function around it.
 """
@@ -98,7 +101,7 @@ def _qualify(scope: Scope, path: tuple[str, ...], comp: ast.ListComp, taken: set
         return None
     clause = comp.generators[0]
     names = flat_names(clause.target)
-    if clause.ifs or clause.is_async or names is None:
+    if clause.is_async or names is None or any(isinstance(n, ast.NamedExpr) for i in clause.ifs for n in ast.walk(i)):
         return None
     inside = list(ast.walk(comp.elt))
     if any(isinstance(n, NOT_IN_ELEMENT) for n in inside) or not any(isinstance(n, ast.Call) for n in inside):
