@@ -113,6 +113,27 @@ def test_a_tuple_loop_variable_becomes_one_parameter_unpacked() -> None:
     assert printed(compile(loop_body.extract_tree(tree, body), "w.py", "exec")) == printed(compile(source, "w.py", "exec"))
 
 
+def test_a_body_filling_several_lists_returns_a_tuple_and_the_loop_appends_each() -> None:
+    source = WORLDS.replace("    results = []\n", "    results = []\n    sizes = []\n").replace(
+        "results.append(sum(world.cells))", "results.append(sum(world.cells))\n        sizes.append(len(world.cells))"
+    ).replace("print(results)", "print(results, sizes)")
+    body = found(source)
+    assert body is not None and body.outputs == 2
+    tree = ast.parse(source)
+    expected = printed(compile(source, "w.py", "exec"))
+    assert printed(compile(loop_body.extract_tree(tree, body), "w.py", "exec")) == expected
+    text = loop_body_text.extract_source(source, tree, body)
+    assert printed(compile(text, "w.py", "exec")) == expected
+    assert "    return sum(world.cells), len(world.cells)\n" in text
+    assert ("    for results_item, sizes_item in [main_loop_body(seed) for seed in seeds]:\n"
+            "        results.append(results_item)\n        sizes.append(sizes_item)\n") in text
+    # The same list twice, or a list the body reads, is no output of this shape.
+    twice = source.replace("sizes.append(len(world.cells))", "results.append(len(world.cells))")
+    assert found(twice) is None
+    reads = source.replace("world = World(50)", "world = World(50 + len(sizes))")
+    assert found(reads) is None
+
+
 @pytest.mark.parametrize("change", [
     # the call's result is used: the function itself is the unit
     ("world.run(200)  # the hot call: its result is dropped", "done = world.run(200)"),

@@ -12,7 +12,7 @@ spends its time in ``World.run``, but replaying ``run`` alone cannot give the lo
 run works on its instance, which a worker process would change in a copy. The unit to hand
 out is the whole iteration, whose input is the loop variable and whose output is the one
 value it appends. Where the body has that shape (the hot call unconditional and its result
-dropped, one ``append`` to a list as its last statement and only output, no name it sets read
+dropped, ``append``s to lists as its last statements and only output, no name it sets read
 outside the loop, no ``break``, ``continue``, ``return`` or ``yield``, nothing from outside it
 changed in place), paradvise makes the body a function of the loop variable and measures that::
 
@@ -23,6 +23,9 @@ changed in place), paradvise makes the body a function of the loop variable and 
 
     for seed in seeds:
         results.append(main_loop_body(seed))
+
+A body that appends to several lists returns a tuple of their values, and the loop runs
+over the function's results: ``for a_item, b_item in [f(x) for x in xs]:``, then appends each.
 
 The function goes at module level when the body reads no local of the function around the
 loop, and inside that function (a closure) when it does. The measuring runs make the change
@@ -36,7 +39,13 @@ import copy
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator, Optional, Union
 
-Scope = Union[ast.Module, ast.FunctionDef, ast.AsyncFunctionDef]
+from .body_function import (
+    Scope,
+    as_load,
+    function_of,
+    indent_of,
+    insert_point,
+)
 
 # Methods that change the object they are called on: called on something from outside the
 # body, they are an output of the loop that worker processes would make in copies.
@@ -46,7 +55,6 @@ MUTATING_METHODS = frozenset((
     "put", "put_nowait", "send"))
 NOT_IN_BODY = (ast.Return, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal, ast.FunctionDef,
                ast.AsyncFunctionDef, ast.ClassDef, ast.AsyncFor, ast.AsyncWith)
-TUPLE_PARAMETER = "loop_item"
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,9 @@ class LoopBody:
     # (loop_comprehension.py), at ``column`` of ``loop_line``.
     kind: str = "for"
     column: int = 0
+    # The appends the body ends with, one per list it fills; with several, the function
+    # returns a tuple of their values and the loop appends each (see extract_tree).
+    outputs: int = 1
 
     @property
     def function_name(self) -> str:
@@ -110,11 +121,21 @@ def extract_tree(tree: ast.Module, body: LoopBody) -> ast.Module:
     for scope, _, loop in _loops(tree):
         if loop.lineno != body.loop_line:
             continue
-        function = _body_function(loop, body.function_name)
-        append = loop.body[-1]
+        function = _body_function(loop, body.function_name, body.outputs)
         call = ast.Call(ast.Name(body.function_name, ast.Load()), [as_load(loop.target)], [])
-        append.value.args = [ast.copy_location(call, append.value.args[0])]  # type: ignore[attr-defined]
-        loop.body = [append]
+        appends = loop.body[-body.outputs:]
+        if body.outputs == 1:
+            appends[0].value.args = [ast.copy_location(call, appends[0].value.args[0])]  # type: ignore[attr-defined]
+        else:
+            # for a_item, b_item in [f(x) for x in xs]: a.append(a_item); b.append(b_item)
+            names = output_names(appends, used_names(tree))
+            comp = ast.comprehension(loop.target, loop.iter, [], 0)
+            loop.iter = ast.copy_location(ast.ListComp(ast.copy_location(call, loop.iter), [comp]), loop.iter)
+            loop.target = ast.copy_location(ast.Tuple([ast.Name(n, ast.Store()) for n in names], ast.Store()),
+                                            loop.target)
+            for append, name in zip(appends, names):
+                append.value.args = [ast.copy_location(ast.Name(name, ast.Load()), append)]  # type: ignore[attr-defined]
+        loop.body = appends
         holder, position = insert_point(tree, scope, loop, body.nested)
         holder.insert(position, function)
         return ast.fix_missing_locations(tree)
@@ -165,30 +186,31 @@ def _qualify(tree: ast.Module, source: str, scope: Scope, path: tuple[str, ...],
     if loop.orelse or len(loop.body) < shortest or loop.body[0].lineno == loop.lineno:
         return None
     loop_vars = flat_names(loop.target)
-    receiver = _append_receiver(loop.body[-1])
-    if loop_vars is None or receiver is None:
+    receivers = _trailing_receivers(loop.body)
+    if loop_vars is None or not receivers:
         return None
-    if len(loop.body) > 1 and loop.body[-1].lineno <= (loop.body[-2].end_lineno or 0):
-        return None
+    tail = loop.body[-len(receivers) - 1:]  # the appends, and the statement before them
+    if any(later.lineno <= (earlier.end_lineno or 0) for earlier, later in zip(tail, tail[1:])):
+        return None  # an append sharing a line (``a; b.append(a)``) cannot be moved line by line
     if not _plain_body(loop.body):
         return None
     stores, loads = _names(loop.body)
-    if stores & set(loop_vars) or receiver in stores or loads.count(receiver) != 1:
+    if stores & set(loop_vars) or set(receivers) & stores or any(loads.count(r) != 1 for r in receivers):
         return None
     if stores & _names_outside(scope, loop):  # the loop itself still binds its variables
         return None
-    if _changes_outside(loop.body, stores, _module_imports(tree)):
+    if _changes_outside(loop.body, stores, _module_imports(tree), len(receivers)):
         return None
     if isinstance(scope, ast.Module):
         reads_locals = False
     else:
         enclosing_locals = locals_of(scope)
-        free = set(loads) - stores - set(loop_vars) - {receiver}
+        free = set(loads) - stores - set(loop_vars) - set(receivers)
         reads_locals = bool(free & enclosing_locals) or len(path) > 1
     nested = reads_locals or not _reindentable(source, loop)
     name = unique(f"{path[-1]}_loop_body" if path else "loop_body", taken)
     shown = ".".join((*path, name)) if nested else name
-    return LoopBody(shown, target, loop.lineno, ".".join(path), nested)
+    return LoopBody(shown, target, loop.lineno, ".".join(path), nested, outputs=len(receivers))
 
 
 def flat_names(target: ast.expr) -> Optional[list[str]]:
@@ -197,6 +219,26 @@ def flat_names(target: ast.expr) -> Optional[list[str]]:
     if isinstance(target, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in target.elts):
         return [e.id for e in target.elts]  # type: ignore[attr-defined]
     return None
+
+
+def _trailing_receivers(body: list[ast.stmt]) -> list[str]:
+    """The lists the body's last statements append to, in order (``a.append(x); b.append(y)``:
+    a, b), each once; empty when the body does not end with an append."""
+    receivers: list[str] = []
+    for stmt in reversed(body):
+        receiver = _append_receiver(stmt)
+        if receiver is None or receiver in receivers:
+            break
+        receivers.insert(0, receiver)
+    return receivers
+
+
+def output_names(appends: list[ast.stmt], taken: set[str]) -> list[str]:
+    """A name per appended value, for the loop over the function's tuples: ``a_item``."""
+    names: list[str] = []
+    for stmt in appends:
+        names.append(unique(f"{_append_receiver(stmt)}_item", taken | set(names)))
+    return names
 
 
 def _append_receiver(stmt: ast.stmt) -> Optional[str]:
@@ -276,9 +318,11 @@ def _root(node: ast.expr) -> Optional[str]:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _changes_outside(body: list[ast.stmt], stores: set[str], modules: set[str]) -> bool:
+def _changes_outside(body: list[ast.stmt], stores: set[str], modules: set[str], outputs: int = 1) -> bool:
     """Whether the body changes in place an object it did not make: an item, a local of
-    the function around it, a module global (a module's own functions aside)."""
+    the function around it, a module global (a module's own functions aside). The last
+    ``outputs`` statements are the appends that are the loop's output."""
+    work = body[:len(body) - outputs]
     for stmt in body:
         for node in ast.walk(stmt):
             targets: list[ast.expr] = []
@@ -293,7 +337,7 @@ def _changes_outside(body: list[ast.stmt], stores: set[str], modules: set[str]) 
                             return True
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS:
                 root = _root(node.func.value)
-                if root is not None and root not in stores and root not in modules and stmt is not body[-1]:
+                if root is not None and root not in stores and root not in modules and any(stmt is w for w in work):
                     return True
     return False
 
@@ -334,54 +378,9 @@ def unique(base: str, used: set[str]) -> str:
 
 
 # -- making the function --------------------------------------------------------------------
-def _body_function(loop: ast.For, name: str) -> ast.FunctionDef:
-    *work, append = loop.body
-    returned = ast.copy_location(ast.Return(append.value.args[0]), append)  # type: ignore[attr-defined]
+def _body_function(loop: ast.For, name: str, outputs: int = 1) -> ast.FunctionDef:
+    work, appends = loop.body[:-outputs], loop.body[-outputs:]
+    values = [a.value.args[0] for a in appends]  # type: ignore[attr-defined]
+    value = values[0] if outputs == 1 else ast.copy_location(ast.Tuple(values, ast.Load()), appends[0])
+    returned = ast.copy_location(ast.Return(value), appends[0])
     return function_of(name, loop.target, [*work, returned], loop)
-
-
-def function_of(name: str, target: ast.expr, body: list[ast.stmt], at: ast.AST) -> ast.FunctionDef:
-    """``def name(x): body`` for the loop variable ``x``; a tuple of them is one parameter,
-    unpacked first."""
-    if isinstance(target, ast.Name):
-        parameter, unpack = target.id, []
-    else:
-        parameter = TUPLE_PARAMETER
-        unpack = [ast.copy_location(ast.Assign([copy.deepcopy(target)], ast.Name(TUPLE_PARAMETER, ast.Load())),
-                                    body[0])]
-    args = ast.arguments(posonlyargs=[], args=[ast.arg(parameter)], kwonlyargs=[], kw_defaults=[], defaults=[])
-    function = ast.FunctionDef(name=name, args=args, body=[*unpack, *body], decorator_list=[], returns=None)
-    return ast.copy_location(function, at)
-
-
-def as_load(target: ast.expr) -> ast.expr:
-    made = copy.deepcopy(target)
-    for node in ast.walk(made):
-        if hasattr(node, "ctx"):
-            node.ctx = ast.Load()  # type: ignore[attr-defined]
-    return made
-
-
-def insert_point(tree: ast.Module, scope: Scope, loop: ast.stmt, nested: bool) -> tuple[list[ast.stmt], int]:
-    """Where the function goes: just before the loop in its block, or before the module-level
-    statement that holds the loop."""
-    if not nested:
-        top = top_statement(tree, loop)
-        return tree.body, tree.body.index(top)
-    for node in ast.walk(scope):
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and loop in block:
-                return block, block.index(loop)
-        for part in [*getattr(node, "handlers", []), *getattr(node, "cases", [])]:
-            if loop in part.body:
-                return part.body, part.body.index(loop)
-    raise ValueError("the loop is in no block")
-
-
-def top_statement(tree: ast.Module, loop: ast.AST) -> ast.stmt:
-    return next(stmt for stmt in tree.body if any(n is loop for n in ast.walk(stmt)))
-
-
-def indent_of(line: str) -> str:
-    return line[:len(line) - len(line.lstrip())]

@@ -20,16 +20,8 @@ import ast
 import copy
 from typing import Iterator, Optional
 
-from .loop_body import (
-    LoopBody,
-    Scope,
-    as_load,
-    flat_names,
-    function_of,
-    insert_point,
-    locals_of,
-    unique,
-)
+from .body_function import Scope, as_load, function_of, insert_point
+from .loop_body import LoopBody, flat_names, locals_of, unique
 
 NOT_IN_ELEMENT = (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)
 

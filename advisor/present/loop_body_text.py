@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 
-from ..measure.loop_body import TUPLE_PARAMETER, LoopBody, indent_of, loop_at, top_statement
+from ..measure.body_function import TUPLE_PARAMETER, indent_of, top_statement
+from ..measure.loop_body import LoopBody, loop_at, output_names, used_names
 from ..measure.loop_comprehension import comprehension_at
 
 
@@ -14,13 +15,10 @@ def extract_source(source: str, tree: ast.Module, body: LoopBody) -> str:
         return _element_source(source, tree, body)
     lines = source.splitlines(keepends=True)
     loop = loop_at(tree, body)
-    append = loop.body[-1]
+    appends = loop.body[-body.outputs:]
     outer = indent_of(lines[loop.lineno - 1])
-    receiver = ast.unparse(append.value.func.value)  # type: ignore[attr-defined]
-    inner = indent_of(lines[loop.body[0].lineno - 1])
-    header = lines[loop.lineno - 1:loop.body[0].lineno - 1]
-    new_loop = [*header, f"{inner}{receiver}.append({body.function_name}({_argument(source, loop.target)}))\n"]
-    rest = lines[(append.end_lineno or append.lineno):]
+    new_loop = _new_loop(source, tree, loop, body, outer)
+    rest = lines[(appends[-1].end_lineno or appends[-1].lineno):]
     if body.nested:
         before = lines[:loop.lineno - 1]
         gap = ["\n"] if before and before[-1].strip() else []
@@ -39,25 +37,45 @@ def function_source(source: str, tree: ast.Module, body: LoopBody) -> str:
     return "".join(_function_lines(source, loop_at(tree, body), body, ""))
 
 
-def _function_lines(source: str, loop: ast.For, body: LoopBody, indent: str) -> list[str]:
-    """``def NAME(x):``, the body's lines as written (but the append), ``return`` what it appended;
-    indented by ``indent`` (the body's own lines re-indented to match)."""
+def _new_loop(source: str, tree: ast.Module, loop: ast.For, body: LoopBody, outer: str) -> list[str]:
+    """The loop calling the function: ``for x in xs: out.append(f(x))``; with several appends,
+    ``for a_item, b_item in [f(x) for x in xs]:`` and an append of each."""
     lines = source.splitlines(keepends=True)
-    append = loop.body[-1]
+    appends = loop.body[-body.outputs:]
+    inner = indent_of(lines[loop.body[0].lineno - 1])
+    call = f"{body.function_name}({_argument(source, loop.target)})"
+    receivers = [ast.unparse(a.value.func.value) for a in appends]  # type: ignore[attr-defined]
+    if body.outputs == 1:
+        return [*lines[loop.lineno - 1:loop.body[0].lineno - 1], f"{inner}{receivers[0]}.append({call})\n"]
+    names = output_names(appends, used_names(tree))
+    target = ast.get_source_segment(source, loop.target) or ast.unparse(loop.target)
+    iterable = ast.get_source_segment(source, loop.iter) or ast.unparse(loop.iter)
+    iterable = iterable if "\n" not in iterable else f"({iterable})"
+    header = f"{outer}for {', '.join(names)} in [{call} for {target} in {iterable}]:\n"
+    return [header, *(f"{inner}{r}.append({n})\n" for r, n in zip(receivers, names))]
+
+
+def _function_lines(source: str, loop: ast.For, body: LoopBody, indent: str) -> list[str]:
+    """``def NAME(x):``, the body's lines as written (but the appends), ``return`` what it
+    appended (a tuple of the values, with several); indented by ``indent`` (the body's own
+    lines re-indented to match)."""
+    lines = source.splitlines(keepends=True)
+    appends = loop.body[-body.outputs:]
     inner = indent_of(lines[loop.body[0].lineno - 1])
     step = indent + "    "
-    work = _reindent(lines[loop.body[0].lineno - 1:append.lineno - 1], inner, step)
-    return _def_lines(source, body.function_name, loop.target, work, append.value.args[0],  # type: ignore[attr-defined]
-                      indent)
+    work = _reindent(lines[loop.body[0].lineno - 1:appends[0].lineno - 1], inner, step)
+    values = [a.value.args[0] for a in appends]  # type: ignore[attr-defined]
+    return _def_lines(source, body.function_name, loop.target, work, values, indent)
 
 
-def _def_lines(source: str, name: str, target: ast.expr, work: list[str], value: ast.expr,
+def _def_lines(source: str, name: str, target: ast.expr, work: list[str], values: list[ast.expr],
                indent: str) -> list[str]:
     """``def name(x):`` (a tuple of loop variables: one parameter, unpacked), the ``work``
-    lines, then ``return`` the value as written."""
+    lines, then ``return`` the value as written (several: a tuple of them)."""
     text = ast.get_source_segment(source, target) or ast.unparse(target)
-    written = ast.get_source_segment(source, value) or ast.unparse(value)
-    returned = written if "\n" not in written else f"({written})"
+    written = [ast.get_source_segment(source, v) or ast.unparse(v) for v in values]
+    parts = [w if "\n" not in w else f"({w})" for w in written]
+    returned = parts[0] if len(parts) == 1 else ", ".join(parts)
     single = isinstance(target, ast.Name)
     step = indent + "    "
     unpack = [] if single else [f"{step}{text} = {TUPLE_PARAMETER}\n"]
@@ -106,4 +124,4 @@ def _gap(before: list[str]) -> list[str]:
 
 def _element_function(source: str, tree: ast.Module, body: LoopBody, indent: str) -> list[str]:
     _, _, comp = comprehension_at(tree, body)
-    return _def_lines(source, body.function_name, comp.generators[0].target, [], comp.elt, indent)
+    return _def_lines(source, body.function_name, comp.generators[0].target, [], [comp.elt], indent)
