@@ -638,3 +638,31 @@ class TestOversubscribedWorkers:
         unknown = dataclasses.replace(self.load([0.015] * 36 + [0.22] * 3), loop_walls=())
         assert oversubscribed_workers(unknown) is None
         assert all(c.workers <= 2 for c in EXECUTORS["processes"].configs(unknown))
+
+
+class TestOncePerMap:
+    """A pool's start-up and its last chunk's results are paid once per map, not per item."""
+
+    def test_the_fixed_part_is_not_scaled_with_the_loop(self):
+        from advisor.measure.target import once_per_map_s
+
+        overheads = {"start_fork_s": 0.015, "process_task_s": 0.0, "result_transfer_s": 0.007,
+                     "thread_task_s": 1e-5}
+        walls = [0.028] * 8
+        pool = Trial("processes", 2, 2, "fork", 0.21, None, True)
+        # start-up, then the last chunk's two results sent back
+        assert once_per_map_s(pool, overheads, walls, 2) == pytest.approx(0.015 + 2 * 0.007)
+        # never more than the trial's time beyond its work shared out (0.21 - 0.112)
+        slow_start = {**overheads, "start_fork_s": 0.5}
+        assert once_per_map_s(pool, slow_start, walls, 2) == pytest.approx(0.21 - 0.112)
+        assert once_per_map_s(Trial("serial", 1, None, None, 0.224, None, True), overheads, walls, 2) == 0.0
+        threads = Trial("threads", 4, None, None, 0.2, None, True)
+        assert once_per_map_s(threads, overheads, walls, 2) == pytest.approx(4e-5)
+
+    def test_transfer_seconds_times_a_few_values(self):
+        from advisor.sweep.probes import transfer_seconds
+
+        values = [{i: (str(i), i) for i in range(2000)} for _ in range(10)]
+        assert transfer_seconds(values) > 0
+        assert transfer_seconds([lambda: 1]) == 0.0  # cannot be pickled: nothing to time
+        assert transfer_seconds([]) == 0.0

@@ -18,7 +18,7 @@ from ..analyse.workload import loop_factor
 from ..model import Measurement, Trial, Warning
 from ..sweep import items as items_mod
 from ..sweep import probes
-from ..sweep.budget import Clock, per_call_stats, subset_indices
+from ..sweep.budget import Clock, config_of, per_call_stats, subset_indices
 from ..sweep.isolate import run_isolated
 from ..sweep.runner import Facts, Sweep, SweepOptions
 from ..sweep.subject import Subject
@@ -113,6 +113,8 @@ def run_probes(subject: Subject, recorder: Recorder, options: SweepOptions,
         peak = _probe(lambda: probes.peak_allocation(subject.prepare_child(), subject.items[median]),
                       peak_timeout) or 0
     results = [c.result for c in calls if c.error is None]
+    if want_processes:  # the last chunk's results are sent after its work: a cost paid once per map
+        overheads["result_transfer_s"] = _probe(lambda: probes.transfer_seconds(results), timeout) or 0.0
     sizes = _probe(lambda: {"arg_bytes": probes.pickled_sizes(subject.items),
                             "result_bytes": probes.pickled_sizes(results)}, timeout) or {
         "arg_bytes": 0, "result_bytes": 0}
@@ -323,7 +325,7 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
 
     sweep.run(facts, trial_done)
     sweep.project(ruled_out=exclusions_for(sweep, recorder, name, problem))
-    trials = with_speedups(with_loop_factors(sweep.trials, recorder, subject, options.usable_cpus))
+    trials = with_speedups(with_loop_factors(sweep.trials, recorder, subject, options.usable_cpus, facts.overheads))
     seen = side_effect_warnings(recorder, name)
     # What the audit hook saw in the real calls says more than a listing of folders after a replay.
     found = [w for w in sweep.warnings if not (seen and w.code == "side-effect-io")]
@@ -359,16 +361,39 @@ def measure_target(recorder: Recorder, module: types.ModuleType, name: str, is_c
 ITEM_SAMPLE = 4096
 
 
-def with_loop_factors(trials: list[Trial], recorder: Recorder, subject: Subject, cpus: int) -> list[Trial]:
+def with_loop_factors(trials: list[Trial], recorder: Recorder, subject: Subject, cpus: int,
+                      overheads: Optional[dict[str, float]] = None) -> list[Trial]:
     """Each trial's whole loop / subset factor (workload.loop_factor), where the trials ran
     on a subset, were not projected, and every call was recorded in full. Not for calls
-    that wait: their rounds in flight decide (recommend.rounds_factor)."""
+    that wait: their rounds in flight decide (recommend.rounds_factor).
+
+    A pool's part that is paid once per map, however long the loop (its start-up, the
+    wait for its last chunk's results: ``once_per_map_s``), is not scaled with the rest."""
     if (len(subject.items) >= subject.total_items or recorder.seen != len(recorder.calls)
             or cpu_over_wall(recorder) < WAITING_CPU_RATIO or any(t.projected_seconds for t in trials)):
         return trials
     loop_walls = [c.wall for c in recorder.calls]
-    return [replace(t, loop_factor=round(loop_factor(t.executor, t.workers, t.chunksize, loop_walls,
-                                                     subject.walls, cpus), 6)) if t.ok else t for t in trials]
+    out = []
+    for t in trials:
+        if t.ok and t.seconds:
+            factor = loop_factor(t.executor, t.workers, t.chunksize, loop_walls, subject.walls, cpus)
+            once = once_per_map_s(t, overheads or {}, subject.walls, cpus)
+            t = replace(t, loop_factor=round((once + (t.seconds - once) * factor) / t.seconds, 6))
+        out.append(t)
+    return out
+
+
+def once_per_map_s(trial: Trial, overheads: dict[str, float], walls: list[float], cpus: int) -> float:
+    """The probed start-up of ``trial``'s pool and, where it sends results back by pickle, the
+    transfer of its last chunk's; never more than the trial's time less its work shared out
+    over the workers (what the trial cannot have spent on anything else)."""
+    executor = executors.REGISTRY.get(trial.executor)
+    start_up = executor.start_up_s if executor else None
+    once = (start_up(overheads, config_of(trial)) or 0.0) if start_up else 0.0
+    if trial.executor == "processes":
+        once += max(1, trial.chunksize or 1) * overheads.get("result_transfer_s", 0.0)
+    room = (trial.seconds or 0.0) - sum(walls) / max(1, min(trial.workers, cpus))
+    return max(0.0, min(once, room))
 
 
 def with_speedups(trials: list[Trial]) -> list[Trial]:

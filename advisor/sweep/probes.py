@@ -259,6 +259,21 @@ def pickle_throughput(values: Sequence[Any]) -> float:
     return size / seconds if seconds > 0 and size else 0.0
 
 
+def transfer_seconds(values: Sequence[Any], most: int = 3) -> float:
+    """Median seconds to pickle and unpickle one of ``values`` (up to ``most``, spread over
+    them): what a process pool spends sending one back. 0 when they cannot be pickled."""
+    step = max(1, len(values) // max(1, most))
+    times = []
+    try:
+        for value in list(values[::step])[:most]:
+            started = time.perf_counter()
+            pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            times.append(time.perf_counter() - started)
+    except Exception:  # noqa: BLE001 - unpicklable values cannot be sent at all
+        return 0.0
+    return statistics.median(times) if times else 0.0
+
+
 def peak_allocation(fn: Callable[[Any], Any], item: Any) -> int:
     """Bytes allocated at the peak of one call (numpy reports its buffers to tracemalloc)."""
     tracemalloc.start()
