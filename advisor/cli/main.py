@@ -69,7 +69,7 @@ def main() -> None:
 
 
 def _register_cache_commands() -> None:
-    from .cache_commands import cache  # click and the standard library only: cheap to import
+    from .cache_commands import cache  # advisor.api is imported only when a cache command runs
 
     main.add_command(cache)
 
