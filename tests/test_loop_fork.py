@@ -87,3 +87,21 @@ def test_arguments_made_during_the_loop_are_measured_from_the_last_call(tmp_path
     report = json.loads(out.read_text())
     assert report["data"]["measured_from"] == "last call"
     assert all(t["ok"] for t in report["trials"])
+
+
+def test_large_buffers_alive_at_the_fork_go_by_reference() -> None:
+    from advisor.measure.loop_fork import BUFFER_BY_REFERENCE, dumps_referring, loads_referring
+
+    big = b"x" * BUFFER_BY_REFERENCE
+    text = "y" * (2 * BUFFER_BY_REFERENCE)
+    later = b"z" * BUFFER_BY_REFERENCE  # made after the fork: sent by value
+    at_start = {id(big): big, id(text): text}
+    value = [(1, big), {"t": text}, later, b"small"]
+    sent = dumps_referring(value, at_start)
+    assert len(sent) < BUFFER_BY_REFERENCE + 1000  # only ``later`` travels
+    back = loads_referring(sent, lambda: at_start)
+    assert back == value and back[0][1] is big and back[1]["t"] is text
+    # A zygote that lacks one says so, and the parent measures instead.
+    with pytest.raises(LookupError):
+        loads_referring(sent, lambda: {id(big): big})
+    assert loads_referring(dumps_referring(value, {}), lambda: {}) == value

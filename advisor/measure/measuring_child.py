@@ -133,7 +133,7 @@ def outside_scalene(python: str) -> None:
 
 def mode_capture(spec: RunSpec) -> RunResult:
     from .capture import Recorder, watch_side_effects
-    from .loop_fork import Zygote
+    from .loop_fork import Zygote, buffers_in_reach
 
     result: dict[str, Any] = {}
     from .user_pools import run_here, serial_maps
@@ -144,14 +144,16 @@ def mode_capture(spec: RunSpec) -> RunResult:
     serial_maps(lambda: not recorder.completed)
     run_here(None, lambda: not recorder.completed)
     zygote: list[Zygote] = []
+    at_start: dict[int, Any] = {}  # large str and bytes alive at the fork, held so their ids stay theirs
 
     def fork_zygote() -> None:
         if _zygote_possible(spec):
+            at_start.update(buffers_in_reach(sys._getframe(), sys.modules["__main__"].__dict__))
             made = Zygote.fork_here(lambda request: _serve_in_zygote(spec, recorder, request))
             zygote.extend([made] if made else [])
 
     recorder.on_first_call = fork_zygote
-    recorder.on_complete = lambda rec: result.update(_measure(spec, rec, zygote))
+    recorder.on_complete = lambda rec: result.update(_measure(spec, rec, zygote, at_start))
     script_error = None
     try:
         try:
@@ -188,9 +190,10 @@ def _zygote_possible(spec: RunSpec) -> bool:
     return threading.current_thread() is threading.main_thread() and not in_loop
 
 
-def _measure(spec: RunSpec, recorder: Any, zygote: list[Any]) -> dict[str, Any]:
+def _measure(spec: RunSpec, recorder: Any, zygote: list[Any], at_start: dict[int, Any]) -> dict[str, Any]:
     """At the last call: measure in the zygote when there is one and the recording can be sent."""
-    request = _recording_for_zygote(recorder) if zygote else None
+    request = _recording_for_zygote(recorder, at_start) if zygote else None
+    at_start.clear()
     if request is None:
         for unused in zygote:
             unused.discard()
@@ -213,19 +216,19 @@ RECORDER_FIELDS = ("state_at_start", "runqueue_wait_s", "span_s", "children_cpu_
                    "cpu_split")
 
 
-def _recording_for_zygote(recorder: Any) -> Optional[bytes]:
+def _recording_for_zygote(recorder: Any, at_start: dict[int, Any]) -> Optional[bytes]:
     """The recorded calls and timings as one pickle; None when they cannot be pickled.
 
     Each call's arguments are sent as they were at the call: the objects themselves when
     unchanged since, the snapshot taken at the call otherwise. One pickle for all keeps
     items that share an object sharing it. Unchanged numpy arrays go by reference: the
-    zygote holds them already (see zygote.ArrayRef).
+    zygote holds them already (see zygote.ArrayRef), and so do large str and bytes that
+    existed when it was forked (``at_start``; loop_fork.dumps_referring).
     """
-    import pickle
     from dataclasses import replace
 
     from ..sweep.items import arguments_at_call
-    from .loop_fork import as_reference
+    from .loop_fork import as_reference, dumps_referring
 
     if recorder.pickle_error:
         return None
@@ -238,20 +241,20 @@ def _recording_for_zygote(recorder: Any) -> Optional[bytes]:
         calls.append(replace(call, args=args, kwargs=kwargs, args_pickle=None))
     fields = {name: getattr(recorder, name) for name in RECORDER_FIELDS}
     try:
-        return pickle.dumps({"calls": calls, "fields": fields}, protocol=pickle.HIGHEST_PROTOCOL)
+        return dumps_referring({"calls": calls, "fields": fields}, at_start)
     except Exception:  # noqa: BLE001 - e.g. results that cannot be pickled: measure in the parent
         return None
 
 
 def _serve_in_zygote(spec: RunSpec, recorder: Any, request: Any) -> dict[str, Any]:
     """In the zygote: take over the parent's recording, then measure from here."""
-    import pickle
 
-    from .loop_fork import arrays_in_reach, resolve
+    from .loop_fork import arrays_in_reach, buffers_in_reach, loads_referring, resolve
 
-    data = pickle.loads(request)
-    arrays = arrays_in_reach(sys._getframe(), sys.modules["__main__"].__dict__)
+    here, script = sys._getframe(), sys.modules["__main__"].__dict__
     try:
+        data = loads_referring(request, lambda: buffers_in_reach(here, script))
+        arrays = arrays_in_reach(here, script)
         for call in data["calls"]:
             call.args = tuple(resolve(a, arrays) for a in call.args)
             call.kwargs = {k: resolve(v, arrays) for k, v in call.kwargs.items()}
