@@ -163,7 +163,8 @@ class Trial(_JsonMixin):
     fixed_seconds: Optional[float] = None
     projected_seconds: Optional[float] = None
     # On a subset, not projected: whole loop / subset for this configuration, from the
-    # recorded durations of every call (analyse/workload.loop_factor); None: by call count.
+    # recorded durations of every call (analyse/workload.loop_factor), a pool's once-per-map
+    # part counted once (measure/target.once_per_map_s); None: by call count.
     loop_factor: Optional[float] = None
 
     @property
