@@ -105,3 +105,12 @@ def test_large_buffers_alive_at_the_fork_go_by_reference() -> None:
     with pytest.raises(LookupError):
         loads_referring(sent, lambda: {id(big): big})
     assert loads_referring(dumps_referring(value, {}), lambda: {}) == value
+
+
+def test_only_a_loop_passing_large_buffers_looks_for_them_at_the_fork() -> None:
+    from advisor.measure.loop_fork import BUFFER_BY_REFERENCE, holds_large_buffer
+
+    big = b"x" * BUFFER_BY_REFERENCE
+    assert holds_large_buffer([big]) and holds_large_buffer([("id", big)]) and holds_large_buffer([{"b": big}])
+    assert not holds_large_buffer(["a short line", 3, ("id", b"small")])
+    assert not holds_large_buffer([["s"] * 300_000])  # many small strings: nothing to refer to

@@ -119,9 +119,9 @@ class Recorder:
     seen: int = 0  # outermost calls so far, recorded in full or not
     wall_total: float = 0.0  # their wall time, all of them
     errors_total: int = 0  # how many of them raised
-    # Called once, at the start of the first recorded call, before anything is timed
+    # Called once, with the first recorded call's arguments, before anything is timed
     # (the host forks its zygote there: see loop_fork.py).
-    on_first_call: Optional[Callable[[], None]] = None
+    on_first_call: Optional[Callable[[tuple[Any, ...], dict[str, Any]], None]] = None
     original: Any = None
     completed: bool = False
     pickle_error: Optional[str] = None
@@ -179,7 +179,7 @@ class Recorder:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not self._should_record():
                 return fn(*args, **kwargs)
-            self._first_call_hook()
+            self._first_call_hook(args, kwargs)
             if self._skip_this_one():
                 return self._count_only(fn, args, kwargs)
             call = self._begin(args, kwargs)
@@ -199,11 +199,11 @@ class Recorder:
 
         return wrapper
 
-    def _first_call_hook(self) -> None:
+    def _first_call_hook(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Run ``on_first_call`` once, before the first recorded call is timed."""
         if self.on_first_call is not None:
             hook, self.on_first_call = self.on_first_call, None
-            hook()
+            hook(args, kwargs)
 
     def _wrap_coroutine(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -236,7 +236,7 @@ class Recorder:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not self._should_record():
                 return fn(*args, **kwargs)
-            self._first_call_hook()
+            self._first_call_hook(args, kwargs)
             call = self._begin(args, kwargs)
             self._depth.value = 0  # between resumptions the caller runs, not the target
             return self._consumed(fn(*args, **kwargs), call)

@@ -133,7 +133,7 @@ def outside_scalene(python: str) -> None:
 
 def mode_capture(spec: RunSpec) -> RunResult:
     from .capture import Recorder, watch_side_effects
-    from .loop_fork import Zygote, buffers_in_reach
+    from .loop_fork import Zygote, buffers_in_reach, holds_large_buffer
 
     result: dict[str, Any] = {}
     from .user_pools import run_here, serial_maps
@@ -146,9 +146,10 @@ def mode_capture(spec: RunSpec) -> RunResult:
     zygote: list[Zygote] = []
     at_start: dict[int, Any] = {}  # large str and bytes alive at the fork, held so their ids stay theirs
 
-    def fork_zygote() -> None:
+    def fork_zygote(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if _zygote_possible(spec):
-            at_start.update(buffers_in_reach(sys._getframe(), sys.modules["__main__"].__dict__))
+            if holds_large_buffer([*args, *kwargs.values()]):
+                at_start.update(buffers_in_reach(sys._getframe(), sys.modules["__main__"].__dict__))
             made = Zygote.fork_here(lambda request: _serve_in_zygote(spec, recorder, request))
             zygote.extend([made] if made else [])
 
