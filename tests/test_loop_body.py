@@ -210,6 +210,13 @@ def test_the_report_code_shows_the_function_in_place_of_an_import(tmp_path: Path
     shown = with_body_function(code, body, script)
     assert "from worlds import main_loop_body" not in shown
     assert "def main_loop_body(seed):" in shown and "def map_main_loop_body(items):" in shown
+    assert "It returns a tuple" not in shown
+    # A body filling two lists: the code says the map gives a tuple per item.
+    two = WORLDS.replace("    results = []\n", "    results = []\n    sizes = []\n").replace(
+        "results.append(sum(world.cells))", "results.append(sum(world.cells))\n        sizes.append(len(world.cells))")
+    script.write_text(two)
+    shown = with_body_function(code, found(two), script)
+    assert "return sum(world.cells), len(world.cells)" in shown and "It returns a tuple" in shown
 
 
 LIBRARY_LOOPS = textwrap.dedent('''\

@@ -45,6 +45,13 @@ def backend_for(name: str, is_coroutine: bool, dask_address: Optional[str] = Non
     return run
 
 
+def start_up_s(config: Any, overheads: dict[str, float]) -> Optional[float]:
+    """A configuration's pool start-up as its executor bounds it from the probes; None where
+    the executor gives none (``config``: anything with the fields of analyse.space.Config)."""
+    executor = REGISTRY.get(config.executor)
+    return executor.start_up_s(overheads, config) if executor and executor.start_up_s else None
+
+
 def available(name: str, is_coroutine: bool) -> bool:
     executor = REGISTRY.get(name)
     return executor is not None and (executor.run_async if is_coroutine else executor.run) is not None

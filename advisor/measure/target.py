@@ -387,9 +387,7 @@ def once_per_map_s(trial: Trial, overheads: dict[str, float], walls: list[float]
     """The probed start-up of ``trial``'s pool and, where it sends results back by pickle, the
     transfer of its last chunk's; never more than the trial's time less its work shared out
     over the workers (what the trial cannot have spent on anything else)."""
-    executor = executors.REGISTRY.get(trial.executor)
-    start_up = executor.start_up_s if executor else None
-    once = (start_up(overheads, config_of(trial)) or 0.0) if start_up else 0.0
+    once = executors.start_up_s(config_of(trial), overheads) or 0.0
     if trial.executor == "processes":
         once += max(1, trial.chunksize or 1) * overheads.get("result_transfer_s", 0.0)
     room = (trial.seconds or 0.0) - sum(walls) / max(1, min(trial.workers, cpus))

@@ -163,8 +163,10 @@ def with_body_function(code: str, body: LoopBody, script: Path) -> str:
         return code
     function = body.function_name
     where = f"inside {body.scope}(), before the loop" if body.nested else "in the script, at module level"
+    several = ("# It returns a tuple, a value for each list the loop appends to: loop over the map's\n"
+               "# results and append each value to its list.\n") if body.outputs > 1 else ""
     note = (f"# {function}: the body of the loop at {script.name}:{body.loop_line}, as a function\n"
-            f"# of the loop variable. Put it {where};\n# paradvise profile --emit writes it in for you.\n")
+            f"# of the loop variable. Put it {where};\n{several}# paradvise profile --emit writes it in for you.\n")
     own_import = import_line(Path(script).stem, function)
     if own_import in code:
         return code.replace(own_import, note + made.rstrip("\n"), 1)

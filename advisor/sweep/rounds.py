@@ -11,8 +11,8 @@ import statistics
 from dataclasses import replace
 from typing import Any, Iterable, Optional
 
+from .. import executors
 from ..analyse import space
-from ..executors import REGISTRY
 from .budget import (
     REPEATS,
     config_of,
@@ -48,8 +48,7 @@ def fixed_cost_bound(trial: Any, overheads: dict[str, float], walls: list[float]
     """The most a configuration's fixed cost can be: its pool's start-up and hand-overs (as the
     executor bounds them from the probes), and the wait for its last chunk (the longest
     recorded items, a chunk of them). None where the executor gives no bound."""
-    start_up = REGISTRY[trial.executor].start_up_s if trial.executor in REGISTRY else None
-    bound = start_up(overheads, config_of(trial)) if start_up else None
+    bound = executors.start_up_s(config_of(trial), overheads)
     if bound is None:
         return None
     chunk = max(1, trial.chunksize or 1)
