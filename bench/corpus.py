@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from settings import FRESH, FRESH2, HAVE_JOBLIB, REAL, SAMPLES, WORKLOADS
+from settings import FRESH, FRESH2, FRESH3, HAVE_JOBLIB, REAL, SAMPLES, WORKLOADS
 
 # ---------------------------------------------------------------- workloads
 
@@ -40,6 +40,7 @@ def discover(only: Optional[str]) -> list[Workload]:
     found += [Workload(f"real/{p.stem}", p) for p in sorted(REAL.glob("*.py")) if "\nHOT = " in p.read_text()]
     found += [Workload(f"fresh/{p.stem}", p) for p in sorted(FRESH.glob("*.py"))]
     found += [Workload(f"fresh2/{p.stem}", p) for p in sorted(FRESH2.glob("*.py"))]
+    found += [Workload(f"fresh3/{p.stem}", p) for p in sorted(FRESH3.glob("*.py"))]
     wanted = [part for part in (only or "").split(",") if part]
     if not wanted:
         return found

@@ -16,6 +16,7 @@ WORKLOADS = BENCH / "workloads"
 REAL = BENCH / "real"  # real public code, each file citing its source (see bench/real/README.md)
 FRESH = BENCH / "fresh"  # held-out scripts, written without reading paradvise (see bench/fresh/README.md)
 FRESH2 = BENCH / "fresh2"  # a second such suite, written later, benched before anyone here read it
+FRESH3 = BENCH / "fresh3"  # a third, written by a helper while this tree changed, benched unread
 RESULTS = BENCH / "results"
 
 # The grid (CONTRACT: processes use fork; threads and asyncio are capped at the item count).
