@@ -19,8 +19,8 @@ from .machine import detect_machine
 from .measure import loop_body
 from .measure.boundary import RunSpec
 from .measure.child_process import new_workdir, run_host
-from .measure.locate import Located, locate, script_failure
-from .measure.target import with_speedups
+from .measure.locate import Counted, Located, locate, located_from, script_failure, starts_pools, with_nested
+from .measure.speculate import guess_target
 from .measure.user_script import (
     NESTED,
     TOP_LEVEL,
@@ -30,8 +30,8 @@ from .measure.user_script import (
     require_function,
     top_level_functions,
 )
-from .model import Machine, Measurement, Report, Trial, Warning
-from .report_builder import build_report
+from .model import Machine, Measurement, Report, Trial
+from .report_builder import build_report, interrupted_report
 from .sweep.allowance import default_timeout, sweep_budget
 from .sweep.budget import SERIAL_BUDGET_SHARE
 
@@ -92,36 +92,33 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
     machine = detect_machine()
     dask_workers = dask_cluster_workers(options.dask, machine.usable_cpus) if "dask" in options.executors else 0
     workdir = new_workdir()
+    guard = has_main_guard(tree)
     try:
         progress.stage("Locating the loop (call tree, scalene)" if options.scalene else "Locating the loop (call tree)")
+        speculation = speculation_spec(path, argv, tree, source, functions, options, machine, guard, workdir,
+                                       dask_workers)
+        script_runs = 1  # the count run, a second with loop bodies made functions, the capture runs
         try:
-            located = found = locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir,
-                                     options.scalene)
+            located = found = locate_speculating(path, argv, functions, options, workdir, speculation, progress,
+                                                 machine, guard)
         except NothingToMeasure as nothing:
             if options.function:
                 raise
             located = found = locate_in_loop_bodies(path, argv, functions, tree, source, workdir, nothing)
+            script_runs += 1
         if not options.function and located.loop_body is None:
             located = with_loop_body(found, tree, source, path)
         calls, loop_s = located.calls, located.loop_seconds
         budget = options.budget_s or sweep_budget(loop_s, machine.usable_cpus, dask_workers, options.cpus)
         timeout = options.timeout_s or default_timeout(loop_s, dask_workers)
-        progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
-        guard = has_main_guard(tree)
-        try:
-            measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, guard, workdir,
-                                   progress, dask_workers)
-        except (ScriptFailed, HostFailed):
-            if located.loop_body is None:
-                raise
-            # The script failed with its loop's body made a function (a name the body reads
-            # that loop_body.find misjudged): measure the function it calls, as written.
-            located = found
-            progress.so_far.trials.clear()
-            progress.so_far.events.clear()
+        if located.measured is not None and located.function.name == found.function.name:
+            measurement = located.measured  # the count run recorded and measured this loop
+        else:  # a capture run (two, where the first failed with the loop's body made a function)
             progress.stage(f"Measuring {located.function.name} ({calls} calls) within {budget:.0f} s")
-            measurement = _capture(path, argv, located, calls, budget, timeout, machine, options, guard, workdir,
-                                   progress, dask_workers)
+            measured_as = located
+            located, measurement = _capture_or_function(path, argv, located, found, calls, budget, timeout, machine,
+                                                        options, guard, workdir, progress, dask_workers)
+            script_runs += 1 if located is measured_as else 2
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report = build_report(machine, path, located, measurement, guard, loop_s, dask_target_s=options.target_seconds,
@@ -130,7 +127,64 @@ def run_profile(options: ProfileOptions, progress: Optional[Progress] = None) ->
     # ceiling that one trial in progress may overrun by at most its timeout. Without
     # --budget, the measuring run set it again from the loop it recorded.
     return replace(report, timings={**report.timings, "budget_s": measurement.budget_s or budget,
-                                    "trial_timeout_s": timeout})
+                                    "trial_timeout_s": timeout, "script_runs": script_runs})
+
+
+def _capture_or_function(path: Path, argv: list[str], located: Located, found: Located, calls: int, budget: float,
+                         timeout: float, machine: Machine, options: ProfileOptions, guard: bool, workdir: Path,
+                         progress: Progress, dask_workers: int) -> tuple[Located, Measurement]:
+    """The capture run; where it fails with the loop's body made a function, the function as written."""
+    try:
+        return located, _capture(path, argv, located, calls, budget, timeout, machine, options, guard, workdir,
+                                 progress, dask_workers)
+    except (ScriptFailed, HostFailed):
+        if located.loop_body is None:
+            raise
+    # The script failed with its loop's body made a function (a name the body reads
+    # that loop_body.find misjudged): measure the function it calls, as written.
+    progress.so_far.trials.clear()
+    progress.so_far.events.clear()
+    progress.stage(f"Measuring {found.function.name} ({calls} calls) within {budget:.0f} s")
+    return found, _capture(path, argv, found, calls, budget, timeout, machine, options, guard, workdir, progress,
+                           dask_workers)
+
+
+def speculation_spec(path: Path, argv: list[str], tree: ast.Module, source: str, functions: dict[str, FunctionDef],
+                     options: ProfileOptions, machine: Machine, main_guard: bool, workdir: Path,
+                     dask_workers: int) -> Optional[RunSpec]:
+    """The count run's spec for recording the loop the script's text shows too (speculate.py),
+    or None: with --function or --scalene, a script that starts pools of its own, no such loop."""
+    if options.function or options.scalene or starts_pools(path):
+        return None
+    guess = guess_target(tree, source, functions)
+    if guess is None:
+        return None
+    spec = sweep_spec("count", path, argv, machine, options, main_guard, workdir, dask_workers)
+    return replace(spec, budget_s=options.budget_s or 0.0, timeout_s=options.timeout_s or 0.0,
+                   speculate=guess.to_json())
+
+
+def locate_speculating(path: Path, argv: list[str], functions: dict[str, FunctionDef], options: ProfileOptions,
+                       workdir: Path, speculation: Optional[RunSpec], progress: Progress, machine: Machine,
+                       main_guard: bool) -> Located:
+    """``locate``, passing on the progress of a sweep the count run makes (``speculation``).
+    Interrupted in that sweep, the partial report rests on the counts the child sent first."""
+    tick = progress_reader(Path(speculation.progress or ""), progress) if speculation else (lambda: None)
+    try:
+        return locate(path, argv, functions, options.function, FIRST_RUN_TIMEOUT_S, workdir, options.scalene,
+                      speculation=speculation, on_tick=tick)
+    except Interrupted as interrupted:
+        tick()
+        counted = progress.so_far.events.get("counted")
+        if counted:
+            try:
+                located = located_from(Counted(counted["wall_s"], counted["functions"], counted["import_s"],
+                                               counted["counting_s"]), path, with_nested(path, functions), None)
+                interrupted.partial = interrupted_report(machine, path, located, progress.so_far.trials,
+                                                 progress.so_far.events, main_guard)
+            except NothingToMeasure:
+                pass
+        raise
 
 
 def dask_cluster_workers(address: Optional[str], usable_cpus: int) -> int:
@@ -215,40 +269,53 @@ def rerun_timeout(script_s: float, sweep_s: float) -> float:
     return RERUN_FACTOR * script_s + sweep_s + RERUN_SLACK_S
 
 
-def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: float, timeout: float,
-             machine: Machine, options: ProfileOptions, main_guard: bool, workdir: Path,
-             progress: Progress, dask_workers: int = 0) -> Measurement:
-    progress_file = workdir / "progress.jsonl"
-    spec = RunSpec(
-        "capture", str(path), argv, function=located.function.name,
-        is_coroutine=located.function.is_coroutine, expected_calls=calls,
-        budget_s=budget, budget_from_loop=options.budget_s is None, timeout_s=timeout,
-        usable_cpus=machine.usable_cpus,
-        executors=swept_executors(options.executors, located.user_pool), start_method="fork",
-        l2_bytes=machine.caches.l2_bytes,
-        folders=sorted({os.getcwd(), str(path.parent)}), progress=str(progress_file),
-        main_guard=main_guard, dask=options.dask if dask_workers else None, dask_workers=dask_workers,
-        sample_every=1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
-        user_pool=located.user_pool, what_if_cpus=options.cpus or 0,
-        loop_bodies=[located.loop_body.to_json()] if located.loop_body else [])
+def sweep_spec(mode: str, path: Path, argv: list[str], machine: Machine, options: ProfileOptions, main_guard: bool,
+               workdir: Path, dask_workers: int, user_pool: Optional[dict[str, Any]] = None) -> RunSpec:
+    """What a measuring run needs to know to sweep, whatever it measures."""
+    return RunSpec(
+        mode, str(path), argv, budget_from_loop=options.budget_s is None, usable_cpus=machine.usable_cpus,
+        executors=swept_executors(options.executors, user_pool), start_method="fork",
+        l2_bytes=machine.caches.l2_bytes, folders=sorted({os.getcwd(), str(path.parent)}),
+        progress=str(workdir / "progress.jsonl"), main_guard=main_guard, dask=options.dask if dask_workers else None,
+        dask_workers=dask_workers, user_pool=user_pool, what_if_cpus=options.cpus or 0)
+
+
+def progress_reader(progress_file: Path, progress: Progress) -> Callable[[], None]:
+    """A tick that passes on the measuring child's new events: stages, trials, the rest kept."""
     seen = [0]
 
     def tick() -> None:
         lines = _read_lines(progress_file)
         for line in lines[seen[0]:]:
             event = json.loads(line)
+            if "stage" in event:
+                progress.stage(event["stage"])
             if "trial" in event:
                 trial = Trial.from_json(event["trial"])
                 progress.so_far.trials.append(trial)
                 progress.trial(trial)
-            progress.so_far.events.update({k: v for k, v in event.items() if k != "trial"})
+            progress.so_far.events.update({k: v for k, v in event.items() if k not in ("trial", "stage")})
         seen[0] = len(lines)
 
+    return tick
+
+
+def _capture(path: Path, argv: list[str], located: Located, calls: int, budget: float, timeout: float,
+             machine: Machine, options: ProfileOptions, main_guard: bool, workdir: Path,
+             progress: Progress, dask_workers: int = 0) -> Measurement:
+    spec = replace(
+        sweep_spec("capture", path, argv, machine, options, main_guard, workdir, dask_workers, located.user_pool),
+        function=located.function.name, is_coroutine=located.function.is_coroutine, expected_calls=calls,
+        budget_s=budget, timeout_s=timeout,
+        sample_every=1 if located.function.is_coroutine else sample_every(calls, located.loop_seconds, budget),
+        loop_bodies=[located.loop_body.to_json()] if located.loop_body else [])
+    tick = progress_reader(Path(spec.progress or ""), progress)
     try:
         finished = run_host(spec, rerun_timeout(located.script_seconds, budget + timeout), workdir, tick)
     except Interrupted as interrupted:
         tick()
-        interrupted.partial = partial_report(machine, path, located, progress.so_far, main_guard)
+        interrupted.partial = interrupted_report(machine, path, located, progress.so_far.trials,
+                                                 progress.so_far.events, main_guard)
         raise
     tick()
     result = finished.result
@@ -276,33 +343,6 @@ def _read_lines(path: Path) -> list[str]:
         return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except OSError:
         return []
-
-
-def partial_report(machine: Machine, path: Path, located: Located, so_far: SoFar,
-                   main_guard: bool) -> Optional[Report]:
-    """A report of the trials measured before an interrupt (None before the serial one)."""
-    if not any(t.executor == "serial" and t.ok for t in so_far.trials):
-        return None
-    facts = so_far.events.get("facts", {})
-    sizes = facts.get("sizes", {})
-    per_call = located.loop_seconds / max(1, located.calls)
-    trials = with_speedups(so_far.trials)
-    note = Warning("unstable-measurements", (
-        f"Interrupted after {len(trials)} configuration(s): this partial report covers only what was "
-        "measured before the interrupt."))
-    m = Measurement(
-        items=located.calls, items_measured=int(facts.get("items_measured", located.calls)),
-        call_style=facts.get("call_style", "single"),
-        per_call={"median": per_call, "mean": per_call, "p10": per_call, "p90": per_call, "max": per_call,
-                  "mad": 0.0, "total": located.loop_seconds},
-        cpu_ratio=float(facts.get("cpu_ratio", 1.0)), thread_cpu_ratio=float(facts.get("cpu_ratio", 1.0)),
-        gil_probe=facts.get("gil_probe"), arg_bytes=int(sizes.get("arg_bytes", 0)),
-        result_bytes=int(sizes.get("result_bytes", 0)), peak_alloc_bytes=int(sizes.get("peak_alloc_bytes", 0)),
-        working_set_bytes=int(sizes.get("arg_bytes", 0)) + int(sizes.get("peak_alloc_bytes", 0)),
-        overheads=facts.get("overheads", {}), trials=trials,
-        warnings=[Warning.from_json(w) for w in so_far.events.get("warnings", [])] + [note],
-        exclusions=so_far.events.get("exclusions", {}))
-    return build_report(machine, path, located, m, main_guard, located.loop_seconds)
 
 
 def has_main_guard(tree: ast.Module) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from .analyse.breakdown import all_breakdowns
 from .analyse.classify import classify, fits_in
@@ -18,6 +18,7 @@ from .analyse.model_fit import fit_all
 from .analyse.recommend import recommend, with_user_pool
 from .analyse.what_if import what_if
 from .measure.locate import Located
+from .measure.target import with_speedups
 from .model import (
     SCHEMA_VERSION,
     Classification,
@@ -27,6 +28,7 @@ from .model import (
     Recommendation,
     Report,
     Target,
+    Trial,
     Warning,
 )
 from .present.advice_words import body_sentence
@@ -130,3 +132,31 @@ def blas_oversubscription(m: Measurement, rec: Recommendation, cpus: int) -> Opt
     else:
         text += " Limiting it did not measure faster here, so the code leaves it alone."
     return Warning("blas-oversubscription", text)
+
+
+def interrupted_report(machine: Machine, path: Path, located: Located, so_far: list[Trial],
+                       events: dict[str, Any], main_guard: bool) -> Optional[Report]:
+    """A report of the trials (``so_far``) measured before an interrupt, from the measuring
+    child's events (``events``): None before the serial one."""
+    if not any(t.executor == "serial" and t.ok for t in so_far):
+        return None
+    facts = events.get("facts", {})
+    sizes = facts.get("sizes", {})
+    per_call = located.loop_seconds / max(1, located.calls)
+    trials = with_speedups(so_far)
+    note = Warning("unstable-measurements", (
+        f"Interrupted after {len(trials)} configuration(s): this partial report covers only what was "
+        "measured before the interrupt."))
+    m = Measurement(
+        items=located.calls, items_measured=int(facts.get("items_measured", located.calls)),
+        call_style=facts.get("call_style", "single"),
+        per_call={"median": per_call, "mean": per_call, "p10": per_call, "p90": per_call, "max": per_call,
+                  "mad": 0.0, "total": located.loop_seconds},
+        cpu_ratio=float(facts.get("cpu_ratio", 1.0)), thread_cpu_ratio=float(facts.get("cpu_ratio", 1.0)),
+        gil_probe=facts.get("gil_probe"), arg_bytes=int(sizes.get("arg_bytes", 0)),
+        result_bytes=int(sizes.get("result_bytes", 0)), peak_alloc_bytes=int(sizes.get("peak_alloc_bytes", 0)),
+        working_set_bytes=int(sizes.get("arg_bytes", 0)) + int(sizes.get("peak_alloc_bytes", 0)),
+        overheads=facts.get("overheads", {}), trials=trials,
+        warnings=[Warning.from_json(w) for w in events.get("warnings", [])] + [note],
+        exclusions=events.get("exclusions", {}))
+    return build_report(machine, path, located, m, main_guard, located.loop_seconds)

@@ -141,3 +141,10 @@ def test_blocking_call_inside_async_code_is_measured_with_to_thread(tmp_path: Pa
     assert any(t["executor"] == "asyncio" and t["ok"] for t in report["trials"])
     assert report["classification"]["kind"] == "io-bound"
     assert report["recommendation"]["executor"] in ("threads", "asyncio")
+
+
+def test_a_wrong_guess_of_the_loop_falls_back_to_measuring_the_right_one(tmp_path: Path) -> None:
+    report = profile("setup_dominates.py", tmp_path, "--budget", "3")
+    assert report["target"]["name"] == "simulate"
+    assert report["timings"]["script_runs"] == 2
+    assert any(t["executor"] == "serial" and t["ok"] for t in report["trials"])

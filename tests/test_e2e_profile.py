@@ -134,6 +134,14 @@ def test_cpu_bound_gets_processes(cpu_report: dict[str, Any]) -> None:
     compile(cpu_report["code"], "emitted", "exec")
 
 
+def test_a_loop_the_text_shows_is_located_and_measured_in_one_run(cpu_report: dict[str, Any]) -> None:
+    # cpu_bound's main() maps count_primes in one comprehension: the count run records it
+    # and measures it there (speculate.py), so the script runs once, not twice.
+    assert cpu_report["timings"]["script_runs"] == 1
+    assert cpu_report["target"]["name"] == "count_primes"
+    assert cpu_report["data"]["items_measured"] >= 2
+
+
 def test_report_lists_every_configuration_tried(cpu_report: dict[str, Any]) -> None:
     executors = {t["executor"] for t in cpu_report["trials"]}
     assert {"serial", "threads", "processes"} <= executors
@@ -149,6 +157,8 @@ def test_tiny_calls_stay_serial(tmp_path_factory: pytest.TempPathFactory) -> Non
     assert report["classification"]["kind"] == "overhead-bound"
     assert report["recommendation"]["executor"] == "serial"
     assert "Stay serial" in report["recommendation"]["reason"]
+    # Calls this many and this short are recorded in part, which the count run does not do.
+    assert report["timings"]["script_runs"] == 2
 
 
 def test_numpy_on_big_arrays_gets_threads(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -46,6 +46,9 @@ class RunSpec(_JsonMixin):
     what_if_cpus: int = 0
     # loop_body.LoopBody each: make these loops' bodies functions (the capture: the one measured)
     loop_bodies: list[dict[str, Any]] = field(default_factory=list)
+    # count only: speculate.Guess, the loop to record as well (the capture fields above
+    # then say how to measure it)
+    speculate: Optional[dict[str, Any]] = None
 
 
 @dataclass(frozen=True)
@@ -62,4 +65,4 @@ class RunResult(_JsonMixin):
     user_pools: list[dict[str, Any]] = field(default_factory=list)
     # capture mode
     measurement: Optional[Measurement] = None
-    calls: int = 0  # calls of the target the script made
+    calls: int = 0  # calls of the target the script made (count mode: of the guess, when measured)

@@ -124,6 +124,10 @@ class Recorder:
     on_first_call: Optional[Callable[[tuple[Any, ...], dict[str, Any]], None]] = None
     original: Any = None
     completed: bool = False
+    # Every ``give_up_at`` calls, ``give_up`` may end the recording for good, with no
+    # measurement (the count run's recording of a guessed loop: count_and_record.py).
+    give_up_at: int = 0
+    give_up: Optional[Callable[["Recorder"], bool]] = None
     pickle_error: Optional[str] = None
     # Module state as it was at the first call, for the names the loop changed: trials
     # start from it, so a cache the real loop filled does not make replays look free.
@@ -338,10 +342,22 @@ class Recorder:
             self.wall_total += call.wall
             self.errors_total += call.error is not None
             done = self.expected_calls and self.seen >= self.expected_calls
-            if done:
+            gave_up = (self.give_up is not None and self.seen % max(1, self.give_up_at) == 0
+                       and self.give_up(self))
+            if done or gave_up:
                 self.completed = True
-        if done:
+        if gave_up:
+            self.abandon()
+        elif done:
             self.finish()
+
+    def abandon(self) -> None:
+        """Stop recording, with nothing measured: later calls run as if unwrapped."""
+        self.completed = True
+        self.on_complete = None
+        if self._sampler is not None:
+            self._sampler.stop()
+            self._sampler = None
 
     def finish(self) -> None:
         """Run ``on_complete`` once (at the last expected call, or at script exit)."""

@@ -14,9 +14,10 @@ import json
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from ..errors import NothingToMeasure, ScriptFailed, TargetNotFound
+from ..model import Measurement
 from .boundary import RunResult, RunSpec
 from .child_process import Finished, run_bounded, run_host
 from .loop_body import LoopBody
@@ -55,6 +56,8 @@ class Located:
     call_sites: int = 1  # how many places call it
     # Set when the loop's body, not the function it calls, is measured (see loop_body.py).
     loop_body: Optional[LoopBody] = None
+    # The count run's measurement of it, where that run recorded this loop (speculate.py).
+    measured: Optional[Measurement] = None
 
 
 def scalene_functions(profile: dict[str, Any], script: Path,
@@ -169,19 +172,26 @@ class Counted:
     counting_s: float = 0.0  # what the counters added to the run
     user_pools: list[dict[str, Any]] = field(default_factory=list)
     profile: Optional[dict[str, Any]] = None  # scalene's, when it ran under scalene
+    # Where the run recorded the loop its spec guessed and measured it (count_and_record.py).
+    measurement: Optional[Measurement] = None
+    recorded_calls: int = 0
 
     @classmethod
     def from_result(cls, result: RunResult, profile: Optional[dict[str, Any]] = None) -> "Counted":
         return cls(float(result.wall_s or 0.0), result.functions or {}, result.import_s, result.counting_s,
-                   list(result.user_pools), profile)
+                   list(result.user_pools), profile, result.measurement, result.calls)
 
 
 def count_calls(script: Path, argv: list[str], timeout: float, workdir: Path,
-                wanted: Optional[str] = None, loop_bodies: Sequence[LoopBody] = ()) -> Counted:
+                wanted: Optional[str] = None, loop_bodies: Sequence[LoopBody] = (),
+                speculation: Optional[RunSpec] = None, on_tick: Callable[[], None] = lambda: None) -> Counted:
     """Run the script once with every function counted (and ``wanted``, wherever it is);
-    ``loop_bodies`` made functions first (loop_body.candidates)."""
+    ``loop_bodies`` made functions first (loop_body.candidates). ``speculation``: the spec
+    of a count run that records and measures a guessed loop too (speculate.py)."""
     spec = RunSpec("count", str(script), argv, wanted=wanted, loop_bodies=[b.to_json() for b in loop_bodies])
-    finished = run_host(spec, timeout, workdir)
+    if speculation is not None:
+        spec = replace(speculation, mode="count", script=str(script), argv=argv, wanted=wanted)
+    finished = run_host(spec, timeout, workdir, on_tick)
     if finished.returncode != 0:
         raise script_failure(finished, script)
     return Counted.from_result(finished.result)
@@ -258,12 +268,15 @@ def with_nested(script: Path, functions: dict[str, FunctionDef]) -> dict[str, Fu
 
 
 def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wanted: Optional[str],
-           timeout: float, workdir: Path, scalene: bool = False, loop_bodies: Sequence[LoopBody] = ()) -> Located:
+           timeout: float, workdir: Path, scalene: bool = False, loop_bodies: Sequence[LoopBody] = (),
+           speculation: Optional[RunSpec] = None, on_tick: Callable[[], None] = lambda: None) -> Located:
     """Find the loop's function among the script's functions (nested ones, named lambdas
     and methods included) and those of the user's modules it imports.
 
     ``scalene``: run the count pass under scalene, for its per-function CPU split (a fixed
     0.6-0.8 s more; the measuring run samples the target's own split either way).
+    ``speculation``: record and measure the loop its ``speculate`` field guesses, in the
+    same run; the result carries that measurement when the guess was the loop found.
     """
     functions = with_nested(script, functions)
     if wanted and ":" not in wanted:
@@ -272,7 +285,17 @@ def locate(script: Path, argv: list[str], functions: dict[str, FunctionDef], wan
     if scalene and not starts_pools(script) and not loop_bodies:
         counted = count_under_scalene(script, argv, timeout, workdir, wanted)
     if counted is None:  # without scalene, or it could not run it (a failing script fails here, with its error)
-        counted = count_calls(script, argv, timeout, workdir, wanted, loop_bodies)
+        counted = count_calls(script, argv, timeout, workdir, wanted, loop_bodies, speculation, on_tick)
+    found = located_from(counted, script, functions, wanted)
+    guessed = (speculation.speculate or {}).get("function") if speculation else None
+    if counted.measurement is not None and found.function.name == guessed and found.calls == counted.recorded_calls:
+        found = replace(found, measured=counted.measurement)
+    return found
+
+
+def located_from(counted: Counted, script: Path, functions: dict[str, FunctionDef],
+                 wanted: Optional[str]) -> Located:
+    """The loop's function as a count run's counts show it (see ``locate``)."""
     wall, counts, profile = counted.wall, counted.functions, counted.profile
     # Imports are no loop's time (numpy's took 80% of a short script's run under scalene),
     # and neither is what counting every call added.

@@ -43,13 +43,18 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(lines + traceback.format_exception_only(type(exc), exc))
 
 
-def _run(spec: RunSpec, wrappers: Optional[dict[str, Any]] = None) -> float:
-    """Run the script; return its wall time. Raise ScriptError if it fails."""
+def _run(spec: RunSpec, wrappers: Optional[dict[str, Any]] = None,
+         after_loop: Optional[Callable[[], None]] = None) -> float:
+    """Run the script; return its wall time. Raise ScriptError if it fails.
+    ``after_loop``: called right after the guessed loop's statement (``spec.speculate``)."""
+    from .speculate import Guess
     from .wrapped_run import run_script
 
+    checks = (Guess.from_json(spec.speculate), after_loop) if spec.speculate and after_loop else None
     started = time.perf_counter()
     try:
-        run_script(Path(spec.script), spec.argv, wrappers, [LoopBody.from_json(b) for b in spec.loop_bodies])
+        run_script(Path(spec.script), spec.argv, wrappers, [LoopBody.from_json(b) for b in spec.loop_bodies],
+                   checks)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise ScriptError(f"the script exited with status {exc.code}") from None
@@ -65,7 +70,7 @@ def _run(spec: RunSpec, wrappers: Optional[dict[str, Any]] = None) -> float:
 def mode_count(spec: RunSpec) -> RunResult:
     """Count and time the outermost calls of every function of the script and of the
     user's modules, with their parents in the call tree and their call sites (see counting.py)."""
-    from .counting import CallCounter, CallTree, ImportClock, counter_overhead, nested_seconds
+    from .counting import CallCounter, CallTree, ImportClock, counter_overhead, summarize
     from .user_pools import add_to_counter, merged, run_here, watch_maps
     from .wrapped_run import AllWrappers
 
@@ -73,9 +78,18 @@ def mode_count(spec: RunSpec) -> RunResult:
         outside_scalene(spec.python)
     tree = CallTree()
     counters: dict[str, CallCounter] = {}
+    inside, whole, light = counter_overhead()
+    imports = ImportClock()
+    speculation = None
+    if spec.speculate:  # the loop the script's text shows is recorded too (see speculate.py)
+        from .count_and_record import CountAndRecord
+
+        speculation = CountAndRecord(spec, counters, (inside, whole, light), imports)
 
     def counter_for(name: str) -> Callable[[Any], Any]:
         counters[name] = CallCounter(name, tree)
+        if speculation is not None and name == speculation.guess.function:
+            return speculation.decorator(counters[name])
         return counters[name].wrap
 
     pools: list[Any] = []
@@ -86,29 +100,24 @@ def mode_count(spec: RunSpec) -> RunResult:
             stack = tree.stack()
             add_to_counter(counters[pool.function], pool, stack[-1] if stack else "")
 
-    inside, whole, light = counter_overhead()
-    imports = ImportClock()
     imports.install()
     watch_maps(note_pool)
     run_here(note_pool, lambda: True)
     wrappers = AllWrappers(counter_for)
     if spec.wanted and ":" in spec.wanted:
         wrappers[spec.wanted]  # made now, so a module imported already is wrapped too (--function json:dumps)
-    wall = _run(spec, wrappers)
-    # The wrapper's own cost is in each timed call: a third of a microsecond, more under
-    # scalene, and most of the time of a sub-microsecond call. Take it out, and the whole
-    # cost of the counted calls made inside it (Richards.run makes millions: its loop
-    # measured 7.8 s counted, 0.45 s as the script runs it).
-    counts = {name: c.summary() for name, c in counters.items()}
-    cost = {name: ((c["calls"] - c["light_calls"]) * whole + c["light_calls"] * light) / max(1, c["calls"])
-            for name, c in counts.items()}
-    nested = nested_seconds(counts, cost)
-    for name, c in counts.items():
-        c["total_s"] = max(0.0, c["total_s"] - (c["calls"] - c["light_calls"]) * inside - nested[name])
-    # What all the counters together added to the run: not the script's time either.
-    overhead_s = sum(cost[name] * c["calls"] for name, c in counts.items())
+    try:
+        wall = _run(spec, wrappers, speculation.check if speculation else None)
+    finally:
+        if speculation is not None:
+            speculation.close()
+    measurement, recorded = None, 0
+    if speculation is not None:
+        wall = speculation.without_own_time(wall)
+        measurement, recorded = speculation.measurement(), speculation.recorded_calls
+    counts, overhead_s = summarize(counters, inside, whole, light)  # what all the counters added: not the script's
     return RunResult(wall_s=wall, functions=counts, import_s=imports.seconds, counting_s=overhead_s,
-                     user_pools=[p.to_json() for p in merged(pools)])
+                     user_pools=[p.to_json() for p in merged(pools)], measurement=measurement, calls=recorded)
 
 
 def outside_scalene(python: str) -> None:
@@ -133,7 +142,6 @@ def outside_scalene(python: str) -> None:
 
 def mode_capture(spec: RunSpec) -> RunResult:
     from .capture import Recorder, watch_side_effects
-    from .loop_fork import Zygote, buffers_in_reach, holds_large_buffer
 
     result: dict[str, Any] = {}
     from .user_pools import run_here, serial_maps
@@ -143,17 +151,9 @@ def mode_capture(spec: RunSpec) -> RunResult:
     # A loop the script runs in a pool is recorded here, call by call.
     serial_maps(lambda: not recorder.completed)
     run_here(None, lambda: not recorder.completed)
-    zygote: list[Zygote] = []
+    zygote: list[Any] = []
     at_start: dict[int, Any] = {}  # large str and bytes alive at the fork, held so their ids stay theirs
-
-    def fork_zygote(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if _zygote_possible(spec):
-            if holds_large_buffer([*args, *kwargs.values()]):
-                at_start.update(buffers_in_reach(sys._getframe(), sys.modules["__main__"].__dict__))
-            made = Zygote.fork_here(lambda request: _serve_in_zygote(spec, recorder, request))
-            zygote.extend([made] if made else [])
-
-    recorder.on_first_call = fork_zygote
+    recorder.on_first_call = lambda args, kwargs: fork_zygote(spec, recorder, zygote, at_start, args, kwargs)
     recorder.on_complete = lambda rec: result.update(_measure(spec, rec, zygote, at_start))
     script_error = None
     try:
@@ -176,6 +176,24 @@ def mode_capture(spec: RunSpec) -> RunResult:
     return RunResult.from_json(result)  # the measurement travelled as JSON from the zygote
 
 
+def fork_zygote(spec: RunSpec, recorder: Any, zygote: list[Any], at_start: dict[int, Any], args: tuple[Any, ...],
+                kwargs: dict[str, Any], before_serving: Callable[[], None] = lambda: None) -> None:
+    """At the first call: fork the zygote the sweep will run in (see loop_fork.py), where it can."""
+    from .loop_fork import Zygote, buffers_in_reach, holds_large_buffer
+
+    if not _zygote_possible(spec):
+        return
+    if holds_large_buffer([*args, *kwargs.values()]):
+        at_start.update(buffers_in_reach(sys._getframe(), sys.modules["__main__"].__dict__))
+
+    def serve(request: bytes) -> dict[str, Any]:
+        before_serving()
+        return _serve_in_zygote(spec, recorder, request)
+
+    made = Zygote.fork_here(serve)
+    zygote.extend([made] if made else [])
+
+
 def _zygote_possible(spec: RunSpec) -> bool:
     """Measure from a zygote (see loop_fork.py) only in the plain case: a function called in the
     main thread, outside any event loop, not too many times to send the recording over;
@@ -193,7 +211,7 @@ def _zygote_possible(spec: RunSpec) -> bool:
 
 def _measure(spec: RunSpec, recorder: Any, zygote: list[Any], at_start: dict[int, Any]) -> dict[str, Any]:
     """At the last call: measure in the zygote when there is one and the recording can be sent."""
-    request = _recording_for_zygote(recorder, at_start) if zygote else None
+    request = _recording_for_zygote(recorder, at_start, spec) if zygote else None
     at_start.clear()
     if request is None:
         for unused in zygote:
@@ -217,8 +235,10 @@ RECORDER_FIELDS = ("state_at_start", "runqueue_wait_s", "span_s", "children_cpu_
                    "cpu_split")
 
 
-def _recording_for_zygote(recorder: Any, at_start: dict[int, Any]) -> Optional[bytes]:
-    """The recorded calls and timings as one pickle; None when they cannot be pickled.
+def _recording_for_zygote(recorder: Any, at_start: dict[int, Any], spec: RunSpec) -> Optional[bytes]:
+    """The recorded calls and timings, and the spec to measure them by (the count run's
+    budget is set at the loop's end: count_and_record.py), as one pickle; None when they
+    cannot be pickled.
 
     Each call's arguments are sent as they were at the call: the objects themselves when
     unchanged since, the snapshot taken at the call otherwise. One pickle for all keeps
@@ -242,7 +262,7 @@ def _recording_for_zygote(recorder: Any, at_start: dict[int, Any]) -> Optional[b
         calls.append(replace(call, args=args, kwargs=kwargs, args_pickle=None))
     fields = {name: getattr(recorder, name) for name in RECORDER_FIELDS}
     try:
-        return dumps_referring({"calls": calls, "fields": fields}, at_start)
+        return dumps_referring({"calls": calls, "fields": fields, "spec": spec.to_json()}, at_start)
     except Exception:  # noqa: BLE001 - e.g. results that cannot be pickled: measure in the parent
         return None
 
@@ -265,7 +285,7 @@ def _serve_in_zygote(spec: RunSpec, recorder: Any, request: Any) -> dict[str, An
     for name, value in data["fields"].items():
         setattr(recorder, name, value)
     recorder.completed = True
-    return _sweep(spec, recorder, measured_from="loop start")
+    return _sweep(RunSpec.from_json(data["spec"]), recorder, measured_from="loop start")
 
 
 def _sweep(spec: RunSpec, recorder: Any, late: bool = False,

@@ -132,6 +132,7 @@ def run_script(
     argv: list[str],
     wrappers: Optional["Wrappers"] = None,
     loop_bodies: Sequence[LoopBody] = (),
+    after_loop: Optional[tuple[Any, Callable[[], None]]] = None,
 ) -> types.ModuleType:
     """Execute the script as ``__main__`` (like runpy.run_path), optionally wrapping functions.
 
@@ -139,6 +140,7 @@ def run_script(
     ``wrappers`` maps display names (``replayable_functions``) to decorators applied to
     them, in the script and in the user's own modules it imports (the import hook below).
     ``loop_bodies``: first make those loops' bodies functions (loop_body.py), to be wrapped.
+    ``after_loop``: (speculate.Guess, callback): call that right after the guessed loop.
     Exceptions, including SystemExit, propagate.
     """
     source = path.read_text(encoding="utf-8")
@@ -149,6 +151,11 @@ def run_script(
     module.__dict__.update(
         __file__=str(path), __builtins__=__builtins__, __spec__=None, __loader__=None, __cached__=None
     )
+    if after_loop is not None:
+        from .speculate import LOOP_DONE, with_check
+
+        tree = with_check(tree, after_loop[0])
+        module.__dict__[LOOP_DONE] = after_loop[1]
     if wrappers is not None:
         tree = decorate(tree, wrappers.__contains__)
         for name in top_level_functions(tree):
