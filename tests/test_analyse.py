@@ -666,3 +666,17 @@ class TestOncePerMap:
         assert transfer_seconds(values) > 0
         assert transfer_seconds([lambda: 1]) == 0.0  # cannot be pickled: nothing to time
         assert transfer_seconds([]) == 0.0
+
+
+def test_a_projected_pool_at_pool_maps_default_chunking_is_advised_with_the_whole_loops_chunks():
+    serial = dataclasses.replace(trial("serial", 0.1), projected_seconds=0.84)
+    pool = dataclasses.replace(trial("processes", 0.06, 2, 4246), projected_seconds=0.5, start_method="fork")
+    rec = recommend([serial, pool], Classification("cpu-bound", {}, "the calls hold the GIL"), {}, 3e-6,
+                    items=300_000, items_measured=33_967)
+    assert rec.executor == "processes" and rec.chunksize == 37_500  # four per worker, as Pool.map makes them
+    assert "4,246 calls each on the 33,967 measured, 37,500 on all 300,000" in rec.reason
+    # A chunk chosen for its size, not Pool.map's share of the items, is kept as measured.
+    sized = dataclasses.replace(pool, chunksize=64)
+    rec = recommend([serial, sized], Classification("cpu-bound", {}, "the calls hold the GIL"), {}, 3e-6,
+                    items=300_000, items_measured=33_967)
+    assert rec.chunksize == 64

@@ -114,3 +114,48 @@ def test_the_check_runs_once_right_after_the_loop() -> None:
     exec(compile(with_check(tree, found), "<script>", "exec"), namespace)
     assert events == [[("call", 0), ("call", 1), ("call", 2)]]
     assert namespace["seen"][-1] == ("after", None)
+
+
+def test_closures_are_guessed_by_their_display_names() -> None:
+    nested = guess("""
+        def main():
+            weights = [1, 2]
+            def score(x):
+                return x * weights[0]
+            return_value = [score(x) for x in range(4)]
+            print(return_value)
+        main()
+    """)
+    assert nested is not None and nested.function == "main.score"
+    made = guess("""
+        def make_pricer(rate):
+            def price(x):
+                return x * rate
+            return price
+        def bench_call(x):  # never run by the script: not a use
+            price = make_pricer(2)
+            return price(x)
+        def main():
+            price = make_pricer(1.5)
+            print([price(x) for x in range(4)])
+        main()
+    """)
+    assert made is not None and made.function == "make_pricer.price"
+
+
+def test_the_functions_a_guess_reaches_are_named_to_run_uncounted() -> None:
+    found = guess("""
+        from helpers import clean
+        import math
+        def _inner(x):
+            return math.sqrt(x)
+        def score(x):
+            return _inner(clean(x))
+        def unrelated(x):
+            return x
+        def main():
+            print([score(x) for x in range(3)], unrelated(1))
+        main()
+    """)
+    assert found is not None and found.function == "score"
+    assert set(found.inside) == {"_inner", "clean", "math"}

@@ -167,3 +167,56 @@ def test_a_fitted_fixed_cost_is_never_more_than_the_pool_can_cost():
     assert bounded_fixed_cost(pool, 0.100, overheads, walls) == bound  # the noisy fit, cut to the bound
     assert bounded_fixed_cost(pool, 0.01, overheads, walls) == 0.01  # a fit under it stands
     assert bounded_fixed_cost(timed("asyncio", 8, [0.2]), 0.1, overheads, walls) == 0.1  # no bound known
+
+
+def test_pool_maps_default_chunking_is_projected_as_four_chunks_per_worker_at_both_sizes():
+    from advisor.analyse.workload import pool_default_chunk
+
+    s = sweep(4000, 40_000)
+    s.options = replace(s.options, executors=["processes"])
+    chunk = pool_default_chunk(4000, 2)
+    pool = replace(timed("processes", 2, [0.003, 0.003]), chunksize=chunk)
+    s.trials = [timed("serial", 1, [0.004, 0.004]), pool]
+    runs: list[tuple[str, int, int]] = []
+
+    def fake_time_into(config, items, into):  # records what each run was, and takes no time
+        runs.append((config.executor, config.chunksize or 1, len(items) if items is not None else 4000))
+        into.append(0.001 + 0.0005 * runs[-1][2] / 4000)
+        return True
+
+    s._time_into = fake_time_into
+    s.project()
+    short = {(chunksize, n) for executor, chunksize, n in runs if executor == "processes" and n < 4000}
+    assert short and all(chunksize == pool_default_chunk(n, 2) for chunksize, n in short)
+    assert all(chunksize == chunk for executor, chunksize, n in runs if executor == "processes" and n == 4000)
+
+
+def test_pool_default_chunk_is_the_one_pool_map_picks():
+    from advisor.analyse.workload import pool_default_chunk
+
+    # multiprocessing.Pool._map_async: divmod(len(iterable), len(self._pool) * 4), plus one for a remainder.
+    assert pool_default_chunk(300_000, 2) == 37_500
+    assert pool_default_chunk(33_967, 2) == 4_246
+    assert pool_default_chunk(7, 2) == 1
+    assert pool_default_chunk(0, 4) == 1
+
+
+def test_pool_maps_default_chunking_is_projected_beside_a_chunk_size_a_little_faster_on_the_subset():
+    from advisor.analyse.workload import pool_default_chunk
+
+    s = sweep(4000, 40_000)
+    s.options = replace(s.options, executors=["processes"])
+    sized = replace(timed("processes", 2, [0.0030, 0.0030]), chunksize=256)
+    policy = replace(timed("processes", 2, [0.0032, 0.0032]), chunksize=pool_default_chunk(4000, 2))
+    far = replace(timed("processes", 2, [0.0050]), chunksize=16)
+    s.trials = [timed("serial", 1, [0.004, 0.004]), sized, policy, far]
+
+    def fake_time_into(config, items, into):
+        into.append(0.001 + 0.002 * (len(items) if items is not None else 4000) / 4000)
+        return True
+
+    s._time_into = fake_time_into
+    s.project()
+    _, sized, policy, far = s.trials
+    assert sized.projected_seconds is not None and policy.projected_seconds is not None
+    assert far.projected_seconds is None

@@ -8,7 +8,7 @@ from typing import Any, Optional
 from ..executors import REGISTRY
 from ..model import Classification, Recommendation, Trial
 from ..units import human_seconds as _us
-from .workload import TIE_FRACTION
+from .workload import TIE_FRACTION, is_pool_default, pool_default_chunk
 
 # Below a 15% measured gain, parallel code is not worth its complexity, start-up cost
 # and fragility: the honest advice is to stay serial.
@@ -102,6 +102,12 @@ def recommend(trials: list[Trial], classification: Classification,
         rec = replace(rec, reason=rec.reason + (
             " Trials ran on a subset of the items; these times are projected to all of them, with each "
             "pool's fixed cost (start-up, first hand-over, last chunk) measured at a second size."))
+        if items > items_measured and is_pool_default(rec.executor, rec.workers, rec.chunksize, items_measured):
+            # Projected as a policy (rounds.ClosingRounds.project): the whole loop gets its own.
+            whole = pool_default_chunk(items, rec.workers)
+            rec = replace(rec, chunksize=whole, reason=rec.reason + (
+                f" Its chunks are Pool.map's own default, four per worker: {rec.chunksize:,} calls each on the "
+                f"{items_measured:,} measured, {whole:,} on all {items:,}."))
     elif scaled and waiting:
         rec = replace(rec, reason=rec.reason + (
             f" Trials ran on {items_measured} of the loop's {items} calls; these times are scaled to all of "

@@ -83,7 +83,7 @@ def chunk_candidates(load: Workload, workers: int) -> list[int]:
     n = load.items
     most = max(1, math.ceil(n / workers))
     amortized = math.ceil(AMORTIZE_FACTOR * load.process_task_s / max(load.per_call_s, 1e-9))
-    default = math.ceil(n / (CHUNKS_PER_WORKER_DEFAULT * workers))
+    default = pool_default_chunk(n, workers)
     balanced = math.ceil(n / (CHUNKS_PER_WORKER_BALANCED * workers))
     picks = {min(max(1, c), most) for c in (amortized, default, balanced)}
     # A chunk arrives in a worker as one pickle and is unpickled whole before its first
@@ -106,6 +106,20 @@ def chunk_candidates(load: Workload, workers: int) -> list[int]:
         kept = [c for c in ranked if c != min(default, most)][:MAX_CHUNK_CANDIDATES - 1]
         picks = {*kept, min(max(1, default), most)}
     return sorted(picks)
+
+
+def pool_default_chunk(items: int, workers: int) -> int:
+    """The chunk ``multiprocessing.Pool.map`` picks when given none: four chunks per worker.
+
+    It is a share of the items, not a size: on a subset of the loop it makes as many
+    chunks as on the whole loop (see rounds.ClosingRounds.project and recommend)."""
+    chunk, extra = divmod(max(0, items), max(1, workers) * CHUNKS_PER_WORKER_DEFAULT)
+    return max(1, chunk + (1 if extra else 0))
+
+
+def is_pool_default(executor: str, workers: int, chunksize: Optional[int], items: int) -> bool:
+    """Whether a process pool's chunk over ``items`` is Pool.map's default for them."""
+    return executor == "processes" and items > 0 and (chunksize or 1) == pool_default_chunk(items, workers)
 
 
 def l2_chunk_cap(load: Workload) -> int:

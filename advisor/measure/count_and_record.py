@@ -68,7 +68,7 @@ class CountAndRecord:
     def _fork_zygote(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         from .measuring_child import fork_zygote
 
-        self.uncounted = uncount_others(self.guess.function)
+        self.uncounted = uncount(self.guess.inside)
         fork_zygote(self.spec, self.recorder, self.zygote, self.at_start, args, kwargs,
                     before_serving=lambda: lighten(self.counters))
 
@@ -92,11 +92,11 @@ class CountAndRecord:
             return
         self.checked = True
         started = time.perf_counter()
-        count_again(self.uncounted)
         rec = self.recorder
         self._note_recording_cost()
         counted = self.counted_so_far()
         if not self.viable(counted["functions"], counted["work_s"]):
+            count_again(self.uncounted)
             self.close()
             rec.abandon()
             return
@@ -111,8 +111,9 @@ class CountAndRecord:
         from .measuring_child import _measure
 
         rec.on_complete = lambda r: self.result.update(_measure(sweep_spec, r, self.zygote, self.at_start))
-        with lightened(self.counters):
+        with lightened(self.counters):  # where the sweep runs here, not in the zygote
             rec.finish()
+        count_again(self.uncounted)  # the rest of the script is counted as before
         self.own_s += time.perf_counter() - started
 
     def counted_so_far(self) -> dict[str, Any]:
@@ -132,7 +133,7 @@ class CountAndRecord:
         loops = loop_functions(counts, work_s)
         if rec.completed or not rec.calls or not loops or loops[0]["name"] != name:
             return False
-        if counts[name]["calls"] != rec.seen or rec.seen > MAX_CALLS or rec.pickle_error:
+        if counts[name]["calls"] != rec.seen or rec.seen > MAX_CALLS:
             return False
         inside = sum(c["calls"] for other, c in counts.items() if other != name and name in enclosing(counts, other))
         return inside * self.overheads[1] <= NESTED_COST_SHARE * rec.wall_total
@@ -161,28 +162,25 @@ class CountAndRecord:
         self.at_start.clear()
 
 
-def uncount_others(function: str) -> list[tuple[Any, str, Any]]:
-    """Let every function but ``function`` run without its counter from now on.
+def uncount(names: tuple[str, ...]) -> list[tuple[Any, str, Any]]:
+    """Let the functions the script's ``names`` hold run without their counters from now on.
 
     The loop's function is the outermost one the count looks for: the functions it calls
     only add detail below it, and their counters cost it (a helper called 400,000 times in
     a 0.34 s loop added 0.2 s to its recorded time, and to every trial in the zygote). So
-    while the loop runs, the script's names and its user's modules' (and their classes')
-    are bound to the functions themselves; ``count_again`` puts the counters back.
+    while the loop runs, the names its text reaches (speculate.reached_from) are bound to
+    the functions themselves; ``count_again`` puts the counters back. Other functions, ones
+    the loop's body may call beside it, are counted as ever.
     """
     from .user_pools import COUNTED_NAME
-    from .user_script import CAPTURE_BY_NAME
 
+    script = sys.modules["__main__"]
     changed: list[tuple[Any, str, Any]] = []
-    for module in [m for m in list(sys.modules.values()) if CAPTURE_BY_NAME in getattr(m, "__dict__", {})]:
-        owners = [module, *(v for v in vars(module).values()
-                            if inspect.isclass(v) and v.__module__ == module.__name__)]
-        for owner in owners:
-            for name, value in list(vars(owner).items()):
-                if (inspect.isfunction(value) and getattr(value, COUNTED_NAME, function) != function
-                        and hasattr(value, "__wrapped__")):
-                    setattr(owner, name, value.__wrapped__)
-                    changed.append((owner, name, value))
+    for name in names:
+        value = vars(script).get(name)
+        if inspect.isfunction(value) and getattr(value, COUNTED_NAME, None) and hasattr(value, "__wrapped__"):
+            setattr(script, name, value.__wrapped__)
+            changed.append((script, name, value))
     return changed
 
 

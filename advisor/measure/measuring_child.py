@@ -345,7 +345,7 @@ def cells_unwrapped(target: Callable[..., Any]) -> Iterator[None]:
                 held = cell.cell_contents
             except ValueError:  # a cell not filled in yet
                 continue
-            if getattr(held, "__wrapped__", None) is target:  # the capture wrapper is outermost
+            if _wraps(held, target):  # the capture wrapper (a count run's counter around it) is outermost
                 changed.append((cell, held))
                 cell.cell_contents = target
         fn = getattr(fn, "__wrapped__", None)
@@ -356,6 +356,14 @@ def cells_unwrapped(target: Callable[..., Any]) -> Iterator[None]:
     finally:
         for cell, held in changed:
             cell.cell_contents = held
+
+
+def _wraps(held: Any, target: Any) -> bool:
+    for _ in range(2):
+        held = getattr(held, "__wrapped__", None)
+        if held is target:
+            return True
+    return False
 
 
 MODES = {"count": mode_count, "capture": mode_capture}

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterator, Optional, Union
 
 from . import loop_body
-from .user_script import TOP_LEVEL, FunctionDef
+from .user_script import TOP_LEVEL, FunctionDef, is_generator
 
 LOOP_DONE = "__paradvise_loop_done__"
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -37,42 +37,125 @@ class Guess:
     call_line: int  # the line of its one call
     after_line: int  # the statement holding the loop: its first and last lines
     after_end: int
+    # The script's names of the functions it reaches (its own top-level ones, and names it
+    # imports, through the calls its text shows): they run uncounted while the loop does.
+    inside: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Guess":
-        return cls(**data)
+        return cls(**{**data, "inside": tuple(data.get("inside", ()))})
 
 
 def guess_target(tree: ast.Module, source: str, functions: dict[str, FunctionDef]) -> Optional[Guess]:
-    """The top-level function the script's entry point calls in a loop, when there is one.
+    """The function the script's entry point calls in a loop, when its text shows one.
 
-    Of the calls by name of the script's own functions inside a ``for`` loop or a
-    comprehension, those nearest the module's own statements are taken (a loop at module
-    level before one in ``main``, one in ``main`` before one in the ``items`` that main
-    calls to build its inputs); there must be exactly one. Its call must be the script's
-    only mention of that function; the statement holding its loop must be one the check can
-    follow (not a ``return``); and its result must be kept (where it is dropped, the loop's
-    body is measured instead: loop_body.py).
+    Of the calls by name inside a ``for`` loop or a comprehension, in the module's own
+    statements and the top-level functions they call (``_depths``), of a function of the
+    script's own (a top-level ``def``, a ``def`` in the same function, or a closure a
+    top-level factory returns, bound once), those nearest the module's own statements are
+    taken (a loop at module level before one in ``main``, one in ``main`` before one in the
+    ``items`` that main calls to build its inputs); there must be exactly one. Its call must
+    be that name's only use in the code the script runs; the statement holding its loop must
+    be one the check can follow (not a ``return``); and its result must be kept (where it is
+    dropped, the loop's body is measured instead: loop_body.py).
     """
-    plain = {name for name, fn in functions.items()
+    plain = {name: name for name, fn in functions.items()
              if fn.kind == TOP_LEVEL and not fn.is_coroutine and not fn.is_generator}
     depth = _depths(tree)
-    found = [(depth[_scope_name(scope)], callee, stmt, call)
-             for scope, stmt, call, callee in _calls_in_loops(tree, plain) if _scope_name(scope) in depth]
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    scopes: list[Scope] = [tree, *(defs[name] for name in depth if name)]
+    found = []
+    for scope in scopes:
+        names = {**plain, **bound_functions(tree, scope, defs)}
+        found += [(depth[_scope_name(scope)], call.func.id, names[call.func.id], stmt, call)  # type: ignore
+                  for stmt, call in _calls_in_loops(scope) if call.func.id in names]  # type: ignore[attr-defined]
     if not found:
         return None
-    nearest = min(d for d, *_ in found)
+    nearest = min(f[0] for f in found)
     found = [f for f in found if f[0] == nearest]
     if len(found) != 1:
         return None
-    _, callee, stmt, call = found[0]
-    mentions = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == callee)
-    if mentions != 1 or isinstance(stmt, ast.Return) or loop_body.find(tree, source, callee, call.lineno):
+    _, callee, function, stmt, call = found[0]
+    factory = function.partition(".")[0] if "." in function else ""
+    others = [sc for sc in scopes if _scope_name(sc) != factory or sc is _scope_of(scopes, call)]  # its return
+    uses = sum(1 for scope in others for n in _own_nodes(scope) if isinstance(n, ast.Name) and n.id == callee)
+    assigned = any(isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == callee for t in n.targets)
+                   for scope in others for n in _own_nodes(scope))
+    if (uses != 1 + assigned or isinstance(stmt, ast.Return)
+            or loop_body.find(tree, source, callee, call.lineno)):
         return None
-    return Guess(callee, call.lineno, stmt.lineno, stmt.end_lineno or stmt.lineno)
+    return Guess(function, call.lineno, stmt.lineno, stmt.end_lineno or stmt.lineno, reached_from(tree, function))
+
+
+def _scope_of(scopes: list[Scope], node: ast.AST) -> Optional[Scope]:
+    return next((sc for sc in scopes if any(n is node for n in _own_nodes(sc))), None)
+
+
+def bound_functions(tree: ast.Module, scope: Scope, defs: dict[str, ast.FunctionDef]) -> dict[str, str]:
+    """Names in ``scope`` bound to the script's own nested functions, with their display names:
+    a ``def`` in the function itself (``main.score``), and a closure that a top-level factory
+    returns, bound once (``price = make_pricer(rates)``, where make_pricer ends ``return price``
+    after ``def price``: ``make_pricer.price``), in the function or at module level."""
+    found: dict[str, str] = {}
+    owners = [tree] if isinstance(scope, ast.Module) else [tree, scope]
+    for owner in owners:
+        prefix = "" if isinstance(owner, ast.Module) else f"{owner.name}."
+        for node in owner.body:
+            if isinstance(node, ast.FunctionDef) and prefix and not is_generator(node):
+                found[node.name] = f"{prefix}{node.name}"
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)):
+                factory = defs.get(node.value.func.id)
+                inner = _returned_def(factory) if factory is not None else None
+                if inner is not None:
+                    found[node.targets[0].id] = f"{factory.name}.{inner.name}"  # type: ignore[union-attr]
+    return found
+
+
+def _returned_def(factory: ast.FunctionDef) -> Optional[ast.FunctionDef]:
+    """The plain function defined in ``factory``'s own body that it returns by name, if one."""
+    inner = {n.name: n for n in factory.body if isinstance(n, ast.FunctionDef) and not is_generator(n)}
+    returned = [n.value.id for n in factory.body if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)]
+    return inner.get(returned[0]) if len(returned) == 1 else None
+
+
+def _own_nodes(scope: Scope) -> Iterator[ast.AST]:
+    """The nodes of a scope's code: the module's own statements (not its functions), or a
+    function's whole body."""
+    if isinstance(scope, ast.Module):
+        for stmt in scope.body:
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                yield from ast.walk(stmt)
+    else:
+        for stmt in scope.body:
+            yield from ast.walk(stmt)
+
+
+def reached_from(tree: ast.Module, function: str) -> tuple[str, ...]:
+    """The module-level names of functions ``function`` uses, and those use, as the text shows:
+    the script's own top-level functions and the names it imports (``from helpers import
+    clean``). Not methods, nor a name a call reaches some other way: those stay counted, and
+    a recording whose counters cost too much is not used (count_and_record.NESTED_COST_SHARE)."""
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    outer, _, inner = function.partition(".")
+    start: Optional[ast.AST] = defs.get(outer)
+    if inner and start is not None:
+        start = next((n for n in start.body if isinstance(n, ast.FunctionDef) and n.name == inner), None)  # type: ignore
+    imported = {(a.asname or a.name).partition(".")[0] for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+                for a in n.names}
+    seen: set[str] = set()
+    todo: list[ast.AST] = [start] if start is not None else []
+    while todo:
+        for node in ast.walk(todo.pop()):
+            if isinstance(node, ast.Name) and node.id != function and node.id not in seen and (
+                    node.id in defs or node.id in imported):
+                seen.add(node.id)
+                if node.id in defs:
+                    todo.append(defs[node.id])
+    return tuple(sorted(seen))
 
 
 def _scope_name(scope: Scope) -> str:
@@ -98,15 +181,12 @@ def _depths(tree: ast.Module) -> dict[str, int]:
     return depth
 
 
-def _calls_in_loops(tree: ast.Module, plain: set[str]) -> Iterator[tuple[Scope, ast.stmt, ast.Call, str]]:
-    """(scope, outermost statement of the loop, call, callee) for each call by name of a function
-    in ``plain`` inside a loop, in the module's own statements and its top-level functions'."""
-    scopes: list[Scope] = [tree, *(n for n in tree.body if isinstance(n, ast.FunctionDef))]
-    for scope in scopes:
-        for stmt in _statements(scope.body):
-            for call in _looped_calls(stmt):
-                if isinstance(call.func, ast.Name) and call.func.id in plain:
-                    yield scope, stmt, call, call.func.id
+def _calls_in_loops(scope: Scope) -> Iterator[tuple[ast.stmt, ast.Call]]:
+    """(outermost statement of the loop, call) for each call by name inside a loop of ``scope``."""
+    for stmt in _statements(scope.body):
+        for call in _looped_calls(stmt):
+            if isinstance(call.func, ast.Name):
+                yield stmt, call
 
 
 def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

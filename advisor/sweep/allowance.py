@@ -17,7 +17,8 @@ from ..executors import dask_cluster
 # serial time, so advice costs a small multiple of one run, within sensible bounds.
 # Longer loops are swept on a subset of their items (budget.subset_indices). The advice
 # costs the goal of 5x the loop when the sweep gets what the rest leaves: the script runs
-# twice (locate, then capture: 2x), and the interpreters, the report and the process
+# twice (locate, then capture: 2x; once where the count run records the loop itself, see
+# measure/speculate.py), and the interpreters, the report and the process
 # start-ups add about 0.6 s (0.4x of a 1.5 s loop), which leaves 2.5 loop-times. Four
 # (at least 3 s) cost a median 7.3x the loop over the bench's 28 workloads (bench/results,
 # run 0754), three (at least 2 s) 6.6x over 29 (run 0929) and, with scalene's start-up
