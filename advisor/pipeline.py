@@ -18,6 +18,7 @@ from .errors import HostFailed, Interrupted, NothingToMeasure, ScriptFailed, Usa
 from .machine import detect_machine
 from .measure import loop_body
 from .measure.boundary import RunSpec
+from .measure.capture import SAMPLE_BELOW_CALL_S, SAMPLE_FROM_CALLS
 from .measure.child_process import new_workdir, run_host
 from .measure.locate import Counted, Located, locate, located_from, script_failure, starts_pools, with_nested
 from .measure.speculate import guess_target
@@ -40,9 +41,6 @@ FIRST_RUN_TIMEOUT_S = 600.0
 # Later runs of the script: this many times the first run, plus the sweep, plus slack.
 RERUN_FACTOR = 3.0
 RERUN_SLACK_S = 15.0
-# Loops of many short calls are recorded in part (see sample_every).
-SAMPLE_FROM_CALLS = 2000
-SAMPLE_BELOW_CALL_S = 100e-6
 SAMPLE_AT_LEAST = 1000
 # Recording a call in full costs ~5 us, more than the sweep gains from a subset this large.
 SAMPLE_AT_MOST = 200_000

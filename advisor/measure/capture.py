@@ -43,6 +43,10 @@ SIDE_EFFECT_EVENTS = {
     "shutil.rmtree": "folders removed", "os.mkdir": "folders made", "os.chdir": "working-directory changes",
     "subprocess.Popen": "subprocesses", "os.system": "subprocesses", "socket.connect": "network connections",
 }
+# Loops of many short calls are recorded in part (pipeline.sample_every): from this many
+# calls, where they take under this long each.
+SAMPLE_FROM_CALLS = 2000
+SAMPLE_BELOW_CALL_S = 100e-6
 # os.open flags that mean writing.
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 

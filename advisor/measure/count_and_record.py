@@ -24,18 +24,12 @@ from typing import Any, Callable, Iterator, Optional
 from ..model import Measurement
 from ..sweep.allowance import default_timeout, sweep_budget
 from .boundary import RunSpec
-from .capture import Recorder, watch_side_effects
+from .capture import SAMPLE_BELOW_CALL_S, SAMPLE_FROM_CALLS, Recorder, watch_side_effects
 from .counting import CallCounter, summarize
 from .locate import MIN_WORK_SHARE, enclosing, loop_functions
+from .loop_fork import ZYGOTE_MAX_CALLS
 from .speculate import Guess
 
-# Loops the capture run would record in part (pipeline.sample_every): many calls, each short.
-# Recording each costs ~5 us, so the recording stops at the first of these calls and the
-# capture run records them as it always has.
-SAMPLE_FROM_CALLS = 2000
-SAMPLE_BELOW_CALL_S = 100e-6
-# The zygote takes at most this many recorded calls (measuring_child.ZYGOTE_MAX_CALLS).
-MAX_CALLS = 20_000
 # The counters on the functions the guessed one calls stay in its recorded times and in
 # the trials (light: a count and a call, ~0.1 us). Past this share of its time, the
 # recording is not the function's own and the capture run measures it without them.
@@ -74,8 +68,9 @@ class CountAndRecord:
 
     def _too_short(self, recorder: Recorder) -> bool:
         """Checked every SAMPLE_FROM_CALLS calls: stop recording a loop the capture run would
-        record in part, or whose recording the zygote could not take."""
-        if recorder.wall_total >= SAMPLE_BELOW_CALL_S * recorder.seen and recorder.seen <= MAX_CALLS:
+        record in part (recording each of those costs ~5 us: it records them as it always has),
+        or whose recording the zygote could not take."""
+        if recorder.wall_total >= SAMPLE_BELOW_CALL_S * recorder.seen and recorder.seen <= ZYGOTE_MAX_CALLS:
             return False
         self._note_recording_cost()
         self.close()
@@ -133,7 +128,7 @@ class CountAndRecord:
         loops = loop_functions(counts, work_s)
         if rec.completed or not rec.calls or not loops or loops[0]["name"] != name:
             return False
-        if counts[name]["calls"] != rec.seen or rec.seen > MAX_CALLS:
+        if counts[name]["calls"] != rec.seen or rec.seen > ZYGOTE_MAX_CALLS:
             return False
         inside = sum(c["calls"] for other, c in counts.items() if other != name and name in enclosing(counts, other))
         return inside * self.overheads[1] <= NESTED_COST_SHARE * rec.wall_total

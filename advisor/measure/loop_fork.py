@@ -38,6 +38,11 @@ POLL_SECONDS = 0.01
 PR_SET_PDEATHSIG = 1
 
 
+# The zygote matters for calls that allocate large buffers, which are few and slow; sending
+# it the recording of hundreds of thousands of tiny calls would cost seconds (~5 us each).
+ZYGOTE_MAX_CALLS = 20_000
+
+
 class Zygote:
     """The parent's handle on a zygote process."""
 

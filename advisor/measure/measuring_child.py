@@ -202,6 +202,8 @@ def _zygote_possible(spec: RunSpec) -> bool:
 
     if spec.is_coroutine or os.environ.get("PARADVISE_ZYGOTE") == "0":
         return False
+    from .loop_fork import ZYGOTE_MAX_CALLS
+
     if spec.expected_calls // max(1, spec.sample_every) > ZYGOTE_MAX_CALLS:
         return False  # sending that many recorded calls costs more than the zygote is worth
     asyncio = sys.modules.get("asyncio")
@@ -224,9 +226,6 @@ def _measure(spec: RunSpec, recorder: Any, zygote: list[Any], at_start: dict[int
     return answer
 
 
-# The zygote matters for calls that allocate large buffers, which are few and slow; sending
-# it the recording of hundreds of thousands of tiny calls would cost seconds (~5 us each).
-ZYGOTE_MAX_CALLS = 20_000
 # The zygote's whole measurement may overrun the budget by a trial's timeout (see pipeline.py).
 ZYGOTE_SLACK_S = 30.0
 # What the zygote needs of the parent's recorder besides the calls.
